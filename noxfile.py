@@ -1,0 +1,104 @@
+"""Every task of the CI Sizer monorepo: tests, lint, typecheck, openapi, demo, bench.
+
+Run ``nox -l`` to list the sessions.  ``nox -s tests`` installs the four
+distributions together and runs the whole suite; ``nox -s tests-core`` (and
+``-client``, ``-agent``, ``-server``) installs one distribution with only its
+declared siblings and runs that distribution's tests alone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["tests", "lint", "typecheck"]
+
+ROOT = Path(__file__).parent
+PYTHON = "3.11"
+
+# Each distribution with the siblings it declares as dependencies.
+DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "core": ("core",),
+    "client": ("core", "client"),
+    "agent": ("core", "client", "agent"),
+    "server": ("core", "server"),
+}
+
+TEST_DEPS = (
+    "pytest>=8",
+    "pytest-asyncio>=0.24",
+    "hypothesis>=6.100",
+    "respx>=0.21",
+    "schemathesis>=3.30",
+)
+
+
+def _install_packages(session: nox.Session, names: tuple[str, ...]) -> None:
+    # One pip call, so that sibling requirements resolve to the local copies.
+    args: list[str] = []
+    for name in names:
+        args += ["-e", str(ROOT / "packages" / f"cisizer-{name}")]
+    session.install(*args)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the whole test suite against all four distributions."""
+    _install_packages(session, ("core", "client", "agent", "server"))
+    session.install(*TEST_DEPS)
+    session.run("pytest", *(session.posargs or ["tests"]))
+
+
+@nox.session(python=PYTHON, name="tests-core")
+def tests_core(session: nox.Session) -> None:
+    """Run cisizer-core's tests with only cisizer-core installed."""
+    _dist_tests(session, "core")
+
+
+@nox.session(python=PYTHON, name="tests-client")
+def tests_client(session: nox.Session) -> None:
+    """Run cisizer-client's tests with only client and core installed."""
+    _dist_tests(session, "client")
+
+
+@nox.session(python=PYTHON, name="tests-agent")
+def tests_agent(session: nox.Session) -> None:
+    """Run cisizer-agent's tests with only agent, client and core installed."""
+    _dist_tests(session, "agent")
+
+
+@nox.session(python=PYTHON, name="tests-server")
+def tests_server(session: nox.Session) -> None:
+    """Run cisizer-server's tests with only server and core installed."""
+    _dist_tests(session, "server")
+
+
+def _dist_tests(session: nox.Session, dist: str) -> None:
+    _install_packages(session, DISTRIBUTIONS[dist])
+    session.install(*TEST_DEPS)
+    session.run("pytest", f"tests/{dist}", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Check style with ruff (lint rules and formatting)."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """Type-check the four distributions with mypy --strict."""
+    _install_packages(session, ("core", "client", "agent", "server"))
+    session.install("mypy>=1.11", "types-psutil", "pytest", "hypothesis", "nox")
+    session.run(
+        "mypy",
+        "packages/cisizer-core/src/cisizer",
+        "packages/cisizer-client/src/cisizer",
+        "packages/cisizer-agent/src/cisizer",
+        "packages/cisizer-server/src/cisizer",
+    )
