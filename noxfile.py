@@ -17,7 +17,6 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["tests", "lint", "typecheck"]
 
 ROOT = Path(__file__).parent
-PYTHON = "3.11"
 
 # Each distribution with the siblings it declares as dependencies.
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
@@ -44,7 +43,7 @@ def _install_packages(session: nox.Session, names: tuple[str, ...]) -> None:
     session.install(*args)
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def tests(session: nox.Session) -> None:
     """Run the whole test suite against all four distributions."""
     _install_packages(session, ("core", "client", "agent", "server"))
@@ -52,25 +51,25 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *(session.posargs or ["tests"]))
 
 
-@nox.session(python=PYTHON, name="tests-core")
+@nox.session(name="tests-core")
 def tests_core(session: nox.Session) -> None:
     """Run cisizer-core's tests with only cisizer-core installed."""
     _dist_tests(session, "core")
 
 
-@nox.session(python=PYTHON, name="tests-client")
+@nox.session(name="tests-client")
 def tests_client(session: nox.Session) -> None:
     """Run cisizer-client's tests with only client and core installed."""
     _dist_tests(session, "client")
 
 
-@nox.session(python=PYTHON, name="tests-agent")
+@nox.session(name="tests-agent")
 def tests_agent(session: nox.Session) -> None:
     """Run cisizer-agent's tests with only agent, client and core installed."""
     _dist_tests(session, "agent")
 
 
-@nox.session(python=PYTHON, name="tests-server")
+@nox.session(name="tests-server")
 def tests_server(session: nox.Session) -> None:
     """Run cisizer-server's tests with only server and core installed."""
     _dist_tests(session, "server")
@@ -82,7 +81,7 @@ def _dist_tests(session: nox.Session, dist: str) -> None:
     session.run("pytest", f"tests/{dist}", *session.posargs)
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def lint(session: nox.Session) -> None:
     """Check style with ruff (lint rules and formatting)."""
     session.install("ruff>=0.6")
@@ -90,7 +89,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def typecheck(session: nox.Session) -> None:
     """Type-check the four distributions with mypy --strict."""
     _install_packages(session, ("core", "client", "agent", "server"))
