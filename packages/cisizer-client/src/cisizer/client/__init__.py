@@ -1,3 +1,40 @@
-"""CI Sizer client: the typed SDK and the ``cisizer`` command line."""
+"""CI Sizer client: the typed SDK and the ``cisizer`` command line.
+
+:class:`Client` and :class:`AsyncClient` have one method per endpoint of
+the receiver and return :mod:`cisizer.core` models; every failure is a
+:class:`CISizerError`.  Enable the one DEBUG line per request with
+``logging.getLogger("cisizer.client").setLevel(logging.DEBUG)``.
+"""
+
+from cisizer.client._client import AsyncClient, Client
+from cisizer.client._errors import (
+    APIError,
+    AuthenticationError,
+    CISizerError,
+    ConfigurationError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RequestTimeoutError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+)
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "APIError",
+    "AsyncClient",
+    "AuthenticationError",
+    "CISizerError",
+    "Client",
+    "ConfigurationError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RequestTimeoutError",
+    "ServerError",
+    "TransportError",
+    "UnexpectedResponseError",
+]

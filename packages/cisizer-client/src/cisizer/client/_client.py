@@ -1,0 +1,693 @@
+"""The sync and async clients, side by side, one method per endpoint.
+
+Both send the calls built in :mod:`cisizer.client._endpoints` through the
+decisions of :mod:`cisizer.client._http`; they differ only in waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from cisizer.client import _endpoints as endpoints
+from cisizer.client._endpoints import Call
+from cisizer.client._http import DEFAULT_TIMEOUT, Exchange, Timeout, resolve_settings
+from cisizer.client._pages import Pager, run_key
+from cisizer.client._retry import RetryPolicy
+from cisizer.core import (
+    CpuPercentile,
+    CpuSizingMode,
+    EnergyEstimate,
+    Health,
+    Info,
+    JobKey,
+    MemoryQoS,
+    Override,
+    Push,
+    PushToken,
+    Run,
+    Sizing,
+    StatusStats,
+    StoredOverride,
+)
+
+__all__ = ["AsyncClient", "Client"]
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 200
+
+# Looked up at call time so tests can replace them.
+_sleep = time.sleep
+_async_sleep = asyncio.sleep
+
+
+def _job_key(
+    organization: JobKey | str,
+    repository: str | None,
+    workflow: str | None,
+    job: str | None,
+) -> JobKey:
+    if isinstance(organization, JobKey):
+        if repository is not None or workflow is not None or job is not None:
+            raise TypeError("pass a JobKey or organization, repository, workflow, job")
+        return organization
+    if repository is None or workflow is None or job is None:
+        raise TypeError("organization, repository, workflow and job are all required")
+    return JobKey(organization, repository, workflow, job)
+
+
+class _Base:
+    def __init__(
+        self,
+        base_url: str | None,
+        token: str | None,
+        *,
+        timeout: Timeout,
+        retries: int,
+        backoff: float,
+    ) -> None:
+        if retries < 0 or backoff < 0:
+            raise ValueError("retries and backoff must not be negative")
+        url, resolved = resolve_settings(base_url, token)
+        self._exchange = Exchange(url, resolved, timeout, RetryPolicy(retries, backoff))
+
+    @property
+    def base_url(self) -> str:
+        """The receiver's URL, without a trailing slash."""
+        return self._exchange.base_url
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+
+class Client(_Base):
+    """A blocking client for a CI Sizer receiver.
+
+    ``base_url`` and ``token`` default to ``CISIZER_URL`` and
+    ``CISIZER_READ_TOKEN``.  Every request has ``timeout`` seconds (an
+    :class:`httpx.Timeout`, or ``None`` for none); GET, PUT, DELETE and
+    metric pushes are retried up to ``retries`` times on connection errors,
+    429 and 5xx, waiting ``backoff * 2**n`` seconds (jittered) or what
+    ``Retry-After`` asks.  An ``http_client`` passed in is used as is and
+    left open; otherwise the client owns one, closed by :meth:`close` or
+    the ``with`` block.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        retries: int = 3,
+        backoff: float = 0.5,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(
+            base_url, token, timeout=timeout, retries=retries, backoff=backoff
+        )
+        self._owns_http = http_client is None
+        self._http = http_client if http_client is not None else httpx.Client()
+
+    def close(self) -> None:
+        """Close the HTTP connections, unless the httpx client was passed in."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _send(self, call: Call[T]) -> T:
+        exchange = self._exchange
+        attempt = 0
+        while True:
+            request = exchange.build(self._http, call)
+            started = time.perf_counter()
+            try:
+                response = self._http.send(request)
+            except httpx.HTTPError as error:
+                exchange.log_failure(request, error, started)
+                delay = exchange.retry_after_failure(call, error, attempt)
+                if delay is None:
+                    raise exchange.failure(request, error) from error
+            else:
+                exchange.log_answer(request, response, started)
+                delay = exchange.retry_after_answer(call, response, attempt)
+                if delay is None:
+                    return exchange.result(call, request, response)
+            _sleep(delay)
+            attempt += 1
+
+    def _walk(self, pager: Pager[Any, T]) -> Iterator[T]:
+        call = pager.next_call()
+        while call is not None:
+            yield from pager.take(self._send(call))
+            call = pager.next_call()
+
+    def health(self) -> Health:
+        """Return the receiver's health (``GET /health``, no token needed)."""
+        return self._send(endpoints.health())
+
+    def info(self) -> Info:
+        """Return the receiver's version, auth mode and CI provider."""
+        return self._send(endpoints.info())
+
+    def create_push_token(
+        self,
+        organization: JobKey | str,
+        repository: str | None = None,
+        workflow: str | None = None,
+        job: str | None = None,
+    ) -> PushToken:
+        """Return a new push token for one job; needs the read token.
+
+        Pass a :class:`~cisizer.core.JobKey` or organization, repository,
+        workflow and job.  Never retried: a lost answer would leave an
+        unknown token behind, so a failure is raised at once.
+        """
+        key = _job_key(organization, repository, workflow, job)
+        return self._send(endpoints.create_push_token(key))
+
+    def push_metrics(self, push: Push, *, token: str | None = None) -> Run:
+        """Store one job summary and return the stored run.
+
+        Sent with ``token`` if given, else the client's token, which must
+        then be a push token for the push's job.  Retried like a GET: the
+        receiver stores a repeated push once and answers the first row.
+        """
+        return self._send(endpoints.push_metrics(push, token))
+
+    def job_metrics(
+        self,
+        organization: str,
+        repository: str,
+        workflow: str,
+        job: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[Run]:
+        """Return one page of a job's stored runs, newest first."""
+        key = JobKey(organization, repository, workflow, job)
+        return self._send(
+            endpoints.job_metrics(key, from_=from_, to=to, limit=limit, offset=offset)
+        )
+
+    def iter_job_metrics(
+        self,
+        organization: str,
+        repository: str,
+        workflow: str,
+        job: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[Run]:
+        """Yield every stored run of a job, newest first, fetching page after page."""
+        key = JobKey(organization, repository, workflow, job)
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.job_metrics(
+                    key, from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page,
+                page_size=page_size,
+                key=run_key,
+            )
+        )
+
+    def runner_metrics(
+        self,
+        runner: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[Run]:
+        """Return one page of the runs a runner executed, newest first."""
+        return self._send(
+            endpoints.runner_metrics(
+                runner, from_=from_, to=to, limit=limit, offset=offset
+            )
+        )
+
+    def iter_runner_metrics(
+        self,
+        runner: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[Run]:
+        """Yield every run a runner executed, newest first, page after page."""
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.runner_metrics(
+                    runner, from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page,
+                page_size=page_size,
+                key=run_key,
+            )
+        )
+
+    def debug_metrics(
+        self,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[Run]:
+        """Return one page of all stored runs, newest first."""
+        return self._send(
+            endpoints.debug_metrics(from_=from_, to=to, limit=limit, offset=offset)
+        )
+
+    def iter_debug_metrics(
+        self,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[Run]:
+        """Yield every stored run, newest first, page after page."""
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.debug_metrics(
+                    from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page,
+                page_size=page_size,
+                key=run_key,
+            )
+        )
+
+    def sizing(
+        self,
+        organization: str,
+        repository: str,
+        workflow: str,
+        job: str,
+        *,
+        runs: int | None = None,
+        buffer: int | None = None,
+        cpu_percentile: CpuPercentile | str | None = None,
+        cpu_sizing_mode: CpuSizingMode | str | None = None,
+        memory_qos: MemoryQoS | str | None = None,
+    ) -> Sizing:
+        """Return the recommended requests and limits for a job's next run.
+
+        Parameters left ``None`` take the receiver's overrides and defaults.
+        Raises :class:`~cisizer.client.NotFoundError` while the job has no
+        history.
+        """
+        key = JobKey(organization, repository, workflow, job)
+        return self._send(
+            endpoints.sizing(
+                key,
+                runs=runs,
+                buffer=buffer,
+                cpu_percentile=cpu_percentile,
+                cpu_sizing_mode=cpu_sizing_mode,
+                memory_qos=memory_qos,
+            )
+        )
+
+    def energy(
+        self,
+        organization: str,
+        repository: str,
+        workflow: str,
+        job: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+    ) -> EnergyEstimate:
+        """Return the energy and carbon of a job's runs ending in the range."""
+        key = JobKey(organization, repository, workflow, job)
+        return self._send(endpoints.energy(key, from_=from_, to=to))
+
+    def success_failure_stats(
+        self,
+        organization: str,
+        repository: str,
+        workflow: str,
+        job: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+    ) -> StatusStats:
+        """Return how a job's runs in the range ended, counted per status."""
+        key = JobKey(organization, repository, workflow, job)
+        return self._send(endpoints.success_failure_stats(key, from_=from_, to=to))
+
+    def list_overrides(self) -> list[StoredOverride]:
+        """Return every sizing override, at every scope."""
+        return self._send(endpoints.list_overrides())
+
+    def set_override(
+        self,
+        organization: str,
+        repository: str | None = None,
+        workflow: str | None = None,
+        job: str | None = None,
+        *,
+        override: Override,
+    ) -> StoredOverride:
+        """Create or replace the sizing override of an org, repo, workflow or job."""
+        return self._send(
+            endpoints.set_override(override, organization, repository, workflow, job)
+        )
+
+    def delete_override(
+        self,
+        organization: str,
+        repository: str | None = None,
+        workflow: str | None = None,
+        job: str | None = None,
+    ) -> None:
+        """Remove the sizing override of an org, repo, workflow or job."""
+        self._send(endpoints.delete_override(organization, repository, workflow, job))
+
+
+class AsyncClient(_Base):
+    """The asyncio twin of :class:`Client`: same methods, awaited.
+
+    ``iter_*`` methods return async iterators (``async for``).  An
+    ``http_client`` passed in is used as is and left open; otherwise the
+    client owns one, closed by :meth:`aclose` or the ``async with`` block.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        retries: int = 3,
+        backoff: float = 0.5,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        super().__init__(
+            base_url, token, timeout=timeout, retries=retries, backoff=backoff
+        )
+        self._owns_http = http_client is None
+        self._http = http_client if http_client is not None else httpx.AsyncClient()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections, unless the httpx client was passed in."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _send(self, call: Call[T]) -> T:
+        exchange = self._exchange
+        attempt = 0
+        while True:
+            request = exchange.build(self._http, call)
+            started = time.perf_counter()
+            try:
+                response = await self._http.send(request)
+            except httpx.HTTPError as error:
+                exchange.log_failure(request, error, started)
+                delay = exchange.retry_after_failure(call, error, attempt)
+                if delay is None:
+                    raise exchange.failure(request, error) from error
+            else:
+                exchange.log_answer(request, response, started)
+                delay = exchange.retry_after_answer(call, response, attempt)
+                if delay is None:
+                    return exchange.result(call, request, response)
+            await _async_sleep(delay)
+            attempt += 1
+
+    async def _walk(self, pager: Pager[Any, T]) -> AsyncIterator[T]:
+        call = pager.next_call()
+        while call is not None:
+            for item in pager.take(await self._send(call)):
+                yield item
+            call = pager.next_call()
+
+    async def health(self) -> Health:
+        """Return the receiver's health (``GET /health``, no token needed)."""
+        return await self._send(endpoints.health())
+
+    async def info(self) -> Info:
+        """Return the receiver's version, auth mode and CI provider."""
+        return await self._send(endpoints.info())
+
+    async def create_push_token(
+        self,
+        organization: JobKey | str,
+        repository: str | None = None,
+        workflow: str | None = None,
+        job: str | None = None,
+    ) -> PushToken:
+        """Return a new push token for one job; needs the read token.
+
+        Pass a :class:`~cisizer.core.JobKey` or organization, repository,
+        workflow and job.  Never retried: a lost answer would leave an
+        unknown token behind, so a failure is raised at once.
+        """
+        key = _job_key(organization, repository, workflow, job)
+        return await self._send(endpoints.create_push_token(key))
+
+    async def push_metrics(self, push: Push, *, token: str | None = None) -> Run:
+        """Store one job summary and return the stored run.
+
+        Sent with ``token`` if given, else the client's token, which must
+        then be a push token for the push's job.  Retried like a GET: the
+        receiver stores a repeated push once and answers the first row.
+        """
+        return await self._send(endpoints.push_metrics(push, token))
+
+    async def job_metrics(
+        self,
+        organization: str,
+        repository: str,
+        workflow: str,
+        job: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[Run]:
+        """Return one page of a job's stored runs, newest first."""
+        key = JobKey(organization, repository, workflow, job)
+        return await self._send(
+            endpoints.job_metrics(key, from_=from_, to=to, limit=limit, offset=offset)
+        )
+
+    def iter_job_metrics(
+        self,
+        organization: str,
+        repository: str,
+        workflow: str,
+        job: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncIterator[Run]:
+        """Yield every stored run of a job, newest first, fetching page after page."""
+        key = JobKey(organization, repository, workflow, job)
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.job_metrics(
+                    key, from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page,
+                page_size=page_size,
+                key=run_key,
+            )
+        )
+
+    async def runner_metrics(
+        self,
+        runner: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[Run]:
+        """Return one page of the runs a runner executed, newest first."""
+        return await self._send(
+            endpoints.runner_metrics(
+                runner, from_=from_, to=to, limit=limit, offset=offset
+            )
+        )
+
+    def iter_runner_metrics(
+        self,
+        runner: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncIterator[Run]:
+        """Yield every run a runner executed, newest first, page after page."""
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.runner_metrics(
+                    runner, from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page,
+                page_size=page_size,
+                key=run_key,
+            )
+        )
+
+    async def debug_metrics(
+        self,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[Run]:
+        """Return one page of all stored runs, newest first."""
+        return await self._send(
+            endpoints.debug_metrics(from_=from_, to=to, limit=limit, offset=offset)
+        )
+
+    def iter_debug_metrics(
+        self,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncIterator[Run]:
+        """Yield every stored run, newest first, page after page."""
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.debug_metrics(
+                    from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page,
+                page_size=page_size,
+                key=run_key,
+            )
+        )
+
+    async def sizing(
+        self,
+        organization: str,
+        repository: str,
+        workflow: str,
+        job: str,
+        *,
+        runs: int | None = None,
+        buffer: int | None = None,
+        cpu_percentile: CpuPercentile | str | None = None,
+        cpu_sizing_mode: CpuSizingMode | str | None = None,
+        memory_qos: MemoryQoS | str | None = None,
+    ) -> Sizing:
+        """Return the recommended requests and limits for a job's next run.
+
+        Parameters left ``None`` take the receiver's overrides and defaults.
+        Raises :class:`~cisizer.client.NotFoundError` while the job has no
+        history.
+        """
+        key = JobKey(organization, repository, workflow, job)
+        return await self._send(
+            endpoints.sizing(
+                key,
+                runs=runs,
+                buffer=buffer,
+                cpu_percentile=cpu_percentile,
+                cpu_sizing_mode=cpu_sizing_mode,
+                memory_qos=memory_qos,
+            )
+        )
+
+    async def energy(
+        self,
+        organization: str,
+        repository: str,
+        workflow: str,
+        job: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+    ) -> EnergyEstimate:
+        """Return the energy and carbon of a job's runs ending in the range."""
+        key = JobKey(organization, repository, workflow, job)
+        return await self._send(endpoints.energy(key, from_=from_, to=to))
+
+    async def success_failure_stats(
+        self,
+        organization: str,
+        repository: str,
+        workflow: str,
+        job: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+    ) -> StatusStats:
+        """Return how a job's runs in the range ended, counted per status."""
+        key = JobKey(organization, repository, workflow, job)
+        return await self._send(
+            endpoints.success_failure_stats(key, from_=from_, to=to)
+        )
+
+    async def list_overrides(self) -> list[StoredOverride]:
+        """Return every sizing override, at every scope."""
+        return await self._send(endpoints.list_overrides())
+
+    async def set_override(
+        self,
+        organization: str,
+        repository: str | None = None,
+        workflow: str | None = None,
+        job: str | None = None,
+        *,
+        override: Override,
+    ) -> StoredOverride:
+        """Create or replace the sizing override of an org, repo, workflow or job."""
+        return await self._send(
+            endpoints.set_override(override, organization, repository, workflow, job)
+        )
+
+    async def delete_override(
+        self,
+        organization: str,
+        repository: str | None = None,
+        workflow: str | None = None,
+        job: str | None = None,
+    ) -> None:
+        """Remove the sizing override of an org, repo, workflow or job."""
+        await self._send(
+            endpoints.delete_override(organization, repository, workflow, job)
+        )

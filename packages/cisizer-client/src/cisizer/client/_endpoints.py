@@ -1,0 +1,355 @@
+"""The receiver's endpoints as request descriptions both clients send.
+
+Each function here builds one :class:`Call`: method, path, query, body and
+how to decode the answer.  :class:`~cisizer.client.Client` and
+:class:`~cisizer.client.AsyncClient` only send calls, so the two cannot
+drift apart in what they ask the receiver.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import attrs
+import cattrs
+
+from cisizer.core import (
+    CpuPercentile,
+    CpuSizingMode,
+    EnergyEstimate,
+    Health,
+    Info,
+    JobKey,
+    MemoryQoS,
+    Override,
+    Push,
+    PushToken,
+    Run,
+    Sizing,
+    StatusStats,
+    StoredOverride,
+    converter,
+    format_datetime,
+)
+
+T = TypeVar("T")
+
+Decoder = Callable[[Any], T]
+QueryValue = str | int | float | datetime | enum.Enum | None
+
+
+class ShapeError(Exception):
+    """A decoded body does not fit the model; carries a readable reason."""
+
+
+@attrs.frozen
+class Call(Generic[T]):
+    """One request to the receiver and how to decode its answer.
+
+    ``idempotent`` calls are retried on connection errors, 429 and 5xx;
+    ``token`` replaces the client's token for this call only.
+    """
+
+    method: str
+    path: str
+    decode: Decoder[T]
+    params: Mapping[str, str] = attrs.field(factory=dict)
+    body: object = None
+    idempotent: bool = True
+    token: str | None = None
+
+
+def structured(cls: type[T]) -> Decoder[T]:
+    """Return a decoder that structures JSON into ``cls`` with the core converter."""
+
+    def decode(data: Any) -> T:
+        result: T = _structure(data, cls, cls.__name__)
+        return result
+
+    return decode
+
+
+def structured_list(cls: type[T]) -> Decoder[list[T]]:
+    """Return a decoder that structures a JSON array into a list of ``cls``."""
+
+    def decode(data: Any) -> list[T]:
+        if not isinstance(data, list):
+            raise ShapeError(f"expected a JSON array of {cls.__name__}")
+        result: list[T] = _structure(data, list[cls], f"list of {cls.__name__}")  # type: ignore[valid-type]
+        return result
+
+    return decode
+
+
+def no_content(data: Any) -> None:
+    """Accept any body (or none) and return ``None``."""
+    return None
+
+
+def _structure(data: Any, target: Any, name: str) -> Any:
+    try:
+        return converter.structure(data, target)
+    except Exception as error:
+        raise ShapeError(f"body is not a {name}: {_describe(error)}") from error
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, cattrs.BaseValidationError):
+        return "; ".join(cattrs.transform_error(error, path="body"))
+    return f"{type(error).__name__}: {error}"
+
+
+def path(*segments: str) -> str:
+    """Join URL path segments under ``/api/v1``, each percent-encoded."""
+    for segment in segments:
+        if not segment:
+            raise ValueError(
+                "path segments (organization, repository, …) must be non-empty"
+            )
+    return "/api/v1/" + "/".join(quote(segment, safe="") for segment in segments)
+
+
+def repo_name(organization: str, repository: str) -> str:
+    """Return the short repository name URL paths take (``my-org/x`` → ``x``)."""
+    owner, slash, name = repository.rpartition("/")
+    if slash and owner != organization:
+        raise ValueError(
+            f"repository {repository!r} is not in organization {organization!r}"
+        )
+    return name
+
+
+def query(**values: QueryValue) -> dict[str, str]:
+    """Return query parameters as strings, leaving out the ones not given.
+
+    ``from_`` becomes ``from``; datetimes become RFC 3339 UTC, enums their value.
+    """
+    params: dict[str, str] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        name = key.rstrip("_")
+        if isinstance(value, datetime):
+            params[name] = format_datetime(value)
+        elif isinstance(value, enum.Enum):
+            params[name] = str(value.value)
+        elif isinstance(value, bool):
+            params[name] = "true" if value else "false"
+        else:
+            params[name] = str(value)
+    return params
+
+
+def job_path(
+    prefix: str, organization: str, repository: str, workflow: str, job: str
+) -> str:
+    """Return the path of a per-job endpoint such as ``sizing/repo/{org}/{repo}/…``."""
+    return path(
+        *prefix.split("/"),
+        organization,
+        repo_name(organization, repository),
+        workflow,
+        job,
+    )
+
+
+def scope_path(
+    organization: str,
+    repository: str | None,
+    workflow: str | None,
+    job: str | None,
+) -> str:
+    """Return the override path of a scope, from org down to job."""
+    segments = [organization]
+    narrower = [repository, workflow, job]
+    for index, segment in enumerate(narrower):
+        if segment is None:
+            if any(value is not None for value in narrower[index:]):
+                raise ValueError("a narrower override scope needs every wider one")
+            break
+        segments.append(repo_name(organization, segment) if index == 0 else segment)
+    return path("sizing", "overrides", *segments)
+
+
+# Endpoints -----------------------------------------------------------------
+
+
+def health() -> Call[Health]:
+    """``GET /health``."""
+    return Call("GET", "/health", structured(Health))
+
+
+def info() -> Call[Info]:
+    """``GET /api/v1/info``."""
+    return Call("GET", path("info"), structured(Info))
+
+
+def create_push_token(job: JobKey) -> Call[PushToken]:
+    """``POST /api/v1/token``; never retried, as each answer is a new token."""
+    body = {
+        "organization": job.organization,
+        "repository": job.repository,
+        "workflow": job.workflow,
+        "job": job.job,
+    }
+    return Call(
+        "POST", path("token"), structured(PushToken), body=body, idempotent=False
+    )
+
+
+def push_metrics(push: Push, token: str | None) -> Call[Run]:
+    """``POST /api/v1/metrics``; retried, since the receiver deduplicates pushes."""
+    return Call(
+        "POST",
+        path("metrics"),
+        structured(Run),
+        body=converter.unstructure(push),
+        token=token,
+    )
+
+
+def job_metrics(
+    job: JobKey,
+    *,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+) -> Call[list[Run]]:
+    """``GET /api/v1/metrics/repo/{org}/{repo}/{workflow}/{job}``."""
+    return Call(
+        "GET",
+        job_path(
+            "metrics/repo", job.organization, job.repository, job.workflow, job.job
+        ),
+        structured_list(Run),
+        params=query(from_=from_, to=to, limit=limit, offset=offset),
+    )
+
+
+def runner_metrics(
+    runner: str,
+    *,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+) -> Call[list[Run]]:
+    """``GET /api/v1/metrics/runner/{runner}``."""
+    return Call(
+        "GET",
+        path("metrics", "runner", runner),
+        structured_list(Run),
+        params=query(from_=from_, to=to, limit=limit, offset=offset),
+    )
+
+
+def debug_metrics(
+    *,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+) -> Call[list[Run]]:
+    """``GET /api/v1/debug/metrics``."""
+    return Call(
+        "GET",
+        path("debug", "metrics"),
+        structured_list(Run),
+        params=query(from_=from_, to=to, limit=limit, offset=offset),
+    )
+
+
+def sizing(
+    job: JobKey,
+    *,
+    runs: int | None,
+    buffer: int | None,
+    cpu_percentile: CpuPercentile | str | None,
+    cpu_sizing_mode: CpuSizingMode | str | None,
+    memory_qos: MemoryQoS | str | None,
+) -> Call[Sizing]:
+    """``GET /api/v1/sizing/repo/{org}/{repo}/{workflow}/{job}``."""
+    return Call(
+        "GET",
+        job_path(
+            "sizing/repo", job.organization, job.repository, job.workflow, job.job
+        ),
+        structured(Sizing),
+        params=query(
+            runs=runs,
+            buffer=buffer,
+            cpu_percentile=cpu_percentile,
+            cpu_sizing_mode=cpu_sizing_mode,
+            memory_qos=memory_qos,
+        ),
+    )
+
+
+def energy(
+    job: JobKey, *, from_: datetime | None, to: datetime | None
+) -> Call[EnergyEstimate]:
+    """``GET /api/v1/energy/repo/{org}/{repo}/{workflow}/{job}``."""
+    return Call(
+        "GET",
+        job_path(
+            "energy/repo", job.organization, job.repository, job.workflow, job.job
+        ),
+        structured(EnergyEstimate),
+        params=query(from_=from_, to=to),
+    )
+
+
+def success_failure_stats(
+    job: JobKey, *, from_: datetime | None, to: datetime | None
+) -> Call[StatusStats]:
+    """``GET /api/v1/success-failure-stats/repo/{org}/{repo}/{workflow}/{job}``."""
+    return Call(
+        "GET",
+        job_path(
+            "success-failure-stats/repo",
+            job.organization,
+            job.repository,
+            job.workflow,
+            job.job,
+        ),
+        structured(StatusStats),
+        params=query(from_=from_, to=to),
+    )
+
+
+def list_overrides() -> Call[list[StoredOverride]]:
+    """``GET /api/v1/sizing/overrides``."""
+    return Call("GET", path("sizing", "overrides"), structured_list(StoredOverride))
+
+
+def set_override(
+    override: Override,
+    organization: str,
+    repository: str | None,
+    workflow: str | None,
+    job: str | None,
+) -> Call[StoredOverride]:
+    """``PUT /api/v1/sizing/overrides/{org}[/{repo}[/{workflow}[/{job}]]]``."""
+    return Call(
+        "PUT",
+        scope_path(organization, repository, workflow, job),
+        structured(StoredOverride),
+        body=converter.unstructure(override),
+    )
+
+
+def delete_override(
+    organization: str,
+    repository: str | None,
+    workflow: str | None,
+    job: str | None,
+) -> Call[None]:
+    """``DELETE /api/v1/sizing/overrides/{org}[/{repo}[/{workflow}[/{job}]]]``."""
+    return Call(
+        "DELETE", scope_path(organization, repository, workflow, job), no_content
+    )
