@@ -1,0 +1,168 @@
+"""Tests of the converter and RFC 3339 date-times."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cisizer.core import (
+    Run,
+    RunStatus,
+    Sizing,
+    ValidationError,
+    converter,
+    format_datetime,
+    parse_datetime,
+    parse_push,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (
+            datetime(2026, 2, 6, 14, 30, 2, 185000, tzinfo=UTC),
+            "2026-02-06T14:30:02.185Z",
+        ),
+        (datetime(2026, 2, 6, 14, 30, 2, tzinfo=UTC), "2026-02-06T14:30:02Z"),
+        (datetime(2026, 2, 6, 14, 30, 2, 5, tzinfo=UTC), "2026-02-06T14:30:02.000005Z"),
+        (
+            datetime(2026, 2, 6, 16, 30, tzinfo=timezone(timedelta(hours=2))),
+            "2026-02-06T14:30:00Z",
+        ),
+        (datetime(2026, 2, 6, 14, 30), "2026-02-06T14:30:00Z"),
+    ],
+)
+def test_format_datetime(value: datetime, text: str) -> None:
+    """Date-times render in UTC with a Z, keeping exact fractions."""
+    assert format_datetime(value) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        (
+            "2026-02-06T14:30:02.185Z",
+            datetime(2026, 2, 6, 14, 30, 2, 185000, tzinfo=UTC),
+        ),
+        ("2026-02-06t14:30:02z", datetime(2026, 2, 6, 14, 30, 2, tzinfo=UTC)),
+        ("2026-02-06 16:30:02+02:00", datetime(2026, 2, 6, 14, 30, 2, tzinfo=UTC)),
+        (
+            "2026-02-06T14:30:02.123456789Z",
+            datetime(2026, 2, 6, 14, 30, 2, 123456, tzinfo=UTC),
+        ),
+        ("2026-02-06T09:30:02-05:00", datetime(2026, 2, 6, 14, 30, 2, tzinfo=UTC)),
+    ],
+)
+def test_parse_datetime(text: str, value: datetime) -> None:
+    """RFC 3339 text with Z or an offset parses to the same UTC instant."""
+    parsed = parse_datetime(text)
+
+    assert parsed == value
+    assert parsed.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-02-06T14:30:02", "2026-02-06", "yesterday", "2026-02-30T00:00:00Z", "", 5],
+)
+def test_parse_datetime_rejects(text: object) -> None:
+    """Text without a zone, impossible dates and non-strings are refused."""
+    with pytest.raises(ValidationError) as caught:
+        parse_datetime(text, "from")
+
+    assert caught.value.problems[0].path == "from"
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_datetime_round_trip(value: datetime) -> None:
+    """Formatting then parsing gives back the same instant."""
+    assert parse_datetime(format_datetime(value)) == value
+
+
+def test_unstructure_push_is_json_ready(push_body: dict[str, Any]) -> None:
+    """A parsed push unstructures to its body, absent statistics as null."""
+    push = parse_push(push_body)
+
+    data = converter.unstructure(push)
+
+    cpu_total = {"peak": 99.1, "avg": 60.2, "p50": 58.0, "p75": None, "p95": 97.3}
+    push_body["payload"]["cpu_total_percent"] = {**cpu_total, "p99": None}
+    memory = push_body["payload"]["containers"][0]["memory_bytes"]
+    memory.update(p75=None, p99=None)
+    assert data == push_body
+    assert json.loads(json.dumps(data)) == data
+
+
+def test_structure_run_from_json(push_body: dict[str, object]) -> None:
+    """A stored run read from JSON becomes a Run with aware times and enums."""
+    data = {"id": 1, "received_at": "2026-02-06T14:30:23.056Z", **push_body}
+
+    run = converter.structure(data, Run)
+
+    assert run.id == 1
+    assert run.received_at == datetime(2026, 2, 6, 14, 30, 23, 56000, tzinfo=UTC)
+    assert run.status is RunStatus.SUCCESS
+    assert run.payload.containers[0].cpu_cores.p95 == 2.004
+    assert run.payload.containers[0].limits is not None
+    assert run.payload.containers[0].limits.memory_bytes == 4294967296
+    assert converter.unstructure(run)["received_at"] == "2026-02-06T14:30:23.056Z"
+
+
+def test_structure_sizing_round_trip() -> None:
+    """A sizing answer survives unstructure and structure unchanged."""
+    data = {
+        "containers": [
+            {
+                "name": "runner",
+                "cpu": {
+                    "request": "960m",
+                    "limit": "1",
+                    "request_millicores": 960,
+                    "limit_millicores": 1000,
+                    "enforced": False,
+                },
+                "memory": {
+                    "request": "1Gi",
+                    "limit": "1Gi",
+                    "request_bytes": 1073741824,
+                    "limit_bytes": 1073741824,
+                    "enforced": True,
+                },
+            }
+        ],
+        "total": {
+            "cpu": {
+                "request": "960m",
+                "limit": "1",
+                "request_millicores": 960,
+                "limit_millicores": 1000,
+            },
+            "memory": {
+                "request": "1Gi",
+                "limit": "1Gi",
+                "request_bytes": 1073741824,
+                "limit_bytes": 1073741824,
+            },
+        },
+        "meta": {
+            "runs_analyzed": 1,
+            "buffer_percent": 20,
+            "cpu_percentile": "p95",
+            "cpu_sizing_mode": "observe",
+            "memory_qos": "guaranteed",
+            "confidence": "low",
+            "oom_runs": 0,
+            "overrides": ["org"],
+        },
+    }
+
+    sizing = converter.structure(data, Sizing)
+
+    assert sizing.meta.overrides == ("org",)
+    assert converter.unstructure(sizing) == data

@@ -1,0 +1,322 @@
+"""Tests of push, token-request and override validation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from cisizer.core import (
+    Override,
+    Problem,
+    PushTokenRequest,
+    RunStatus,
+    ValidationError,
+    check_name,
+    parse_override,
+    parse_push,
+    parse_push_token_request,
+    qualify_repository,
+)
+
+
+def problems_of(data: object) -> list[str]:
+    """Return the problems parse_push reports, as 'path: message' strings."""
+    with pytest.raises(ValidationError) as caught:
+        parse_push(data)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_parse_push_reads_the_design_example(push_body: dict[str, Any]) -> None:
+    """The DESIGN §3.1 example parses into the values it states."""
+    push = parse_push(push_body)
+
+    assert push.repository == "my-org/my-repo"
+    assert push.status is RunStatus.SUCCESS
+    assert push.runner == "runner-7"
+    assert push.payload.start_time == datetime(
+        2026, 2, 6, 14, 30, 2, 185000, tzinfo=UTC
+    )
+    container = push.payload.containers[0]
+    assert container.cpu_cores.p99 == 2.006
+    assert container.memory_bytes.p75 is None
+    assert container.limits is not None
+    assert container.limits.memory_bytes == 4294967296
+    assert push.payload.processes is not None
+    assert push.payload.processes[0].peak_memory_bytes == 104857600
+
+
+def test_parse_push_defaults(push_body: dict[str, Any]) -> None:
+    """Absent or null optional fields take their documented defaults."""
+    del push_body["run_attempt"]
+    push_body["runner"] = None
+    push_body["status"] = None
+    payload = push_body["payload"]
+    for key in ("interval_seconds", "cpu_total_percent"):
+        del payload[key]
+    payload["processes"] = None
+    payload["containers"][0]["limits"] = None
+    payload["containers"][0]["cpu_cores"]["p50"] = None
+
+    push = parse_push(push_body)
+
+    assert push.run_attempt == 1
+    assert push.runner is None
+    assert push.status is RunStatus.UNKNOWN
+    assert push.payload.interval_seconds is None
+    assert push.payload.processes is None
+    assert push.payload.containers[0].limits is None
+    assert push.payload.containers[0].cpu_cores.p50 is None
+
+
+def test_parse_push_qualifies_bare_repository(push_body: dict[str, Any]) -> None:
+    """A bare repository name gets the organization as its owner."""
+    push_body["repository"] = "my-repo"
+
+    assert parse_push(push_body).repository == "my-org/my-repo"
+
+
+def test_parse_push_accepts_ints_for_floats(push_body: dict[str, Any]) -> None:
+    """JSON integers are fine where a float is expected."""
+    push_body["payload"]["duration_seconds"] = 20
+    push_body["payload"]["containers"][0]["cpu_cores"]["peak"] = 2
+
+    push = parse_push(push_body)
+
+    assert push.payload.duration_seconds == 20.0
+    assert isinstance(push.payload.containers[0].cpu_cores.peak, float)
+
+
+def test_parse_push_lists_every_problem(push_body: dict[str, Any]) -> None:
+    """Every fault is reported at once, each with its path."""
+    push_body["repository"] = "other-org/my-repo"
+    push_body["job"] = ""
+    push_body["workflow"] = "x" * 256
+    push_body["run_id"] = "run\n1"
+    push_body["run_attempt"] = 0
+    push_body["status"] = "passed"
+    push_body["extra"] = 1
+    payload = push_body["payload"]
+    payload["end_time"] = "2026-02-06T14:30:00Z"
+    payload["sample_count"] = True
+    container = payload["containers"][0]
+    container["cpu_cores"]["peak"] = -1
+    container["cpu_cores"]["p95"] = float("nan")
+    container["memory_bytes"]["avg"] = float("inf")
+    container["limits"]["memory_bytes"] = 1.5
+    container["oom_kills"] = "0"
+    del container["name"]
+    payload["processes"][0]["peak_cpu_percent"] = None
+
+    assert problems_of(push_body) == [
+        "extra: is not a known field",
+        "workflow: must be at most 255 characters",
+        "job: must not be empty",
+        "run_id: must not contain control characters",
+        "repository: owner 'other-org' does not match organization 'my-org'",
+        "run_attempt: must be >= 1",
+        "status: must be one of success, failure, cancelled, unknown",
+        "payload.sample_count: must be an integer",
+        "payload.containers[0].name: is required",
+        "payload.containers[0].cpu_cores.peak: must be >= 0",
+        "payload.containers[0].cpu_cores.p95: must be a finite number",
+        "payload.containers[0].memory_bytes.avg: must be a finite number",
+        "payload.containers[0].limits.memory_bytes: must be an integer",
+        "payload.containers[0].oom_kills: must be an integer",
+        "payload.processes[0].peak_cpu_percent: must not be null",
+        "payload.end_time: must not be before start_time",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda b: b.pop("payload"), ["payload: is required"]),
+        (lambda b: b.update(payload=[]), ["payload: must be a JSON object"]),
+        (lambda b: b.update(run_attempt=1.0), ["run_attempt: must be an integer"]),
+        (lambda b: b.update(run_attempt="2"), ["run_attempt: must be an integer"]),
+        (lambda b: b.update(organization=None), ["organization: must not be null"]),
+        (lambda b: b.update(runner=7), ["runner: must be a string"]),
+        (
+            lambda b: b.update(repository="a/b/c"),
+            ["repository: must be 'repo' or 'org/repo'"],
+        ),
+        (
+            lambda b: b["payload"].update(containers=[]),
+            ["payload.containers: must list at least one container"],
+        ),
+        (
+            lambda b: b["payload"].update(containers={}),
+            ["payload.containers: must be a JSON array"],
+        ),
+        (
+            lambda b: b["payload"]["containers"].append(b["payload"]["containers"][0]),
+            ["payload.containers[1].name: repeats an earlier container name"],
+        ),
+        (
+            lambda b: b["payload"].update(start_time="2026-02-06T14:30:02"),
+            [
+                "payload.start_time: must be an RFC 3339 date-time with a time "
+                "zone, e.g. 2026-02-06T14:30:02Z"
+            ],
+        ),
+        (
+            lambda b: b["payload"]["containers"][0]["cpu_cores"].update(peak=False),
+            ["payload.containers[0].cpu_cores.peak: must be a number"],
+        ),
+        (
+            lambda b: b["payload"]["containers"][0]["memory_bytes"].update(p42=1),
+            ["payload.containers[0].memory_bytes.p42: is not a known field"],
+        ),
+        (
+            lambda b: b["payload"].update(duration_seconds=-0.5),
+            ["payload.duration_seconds: must be >= 0"],
+        ),
+    ],
+)
+def test_parse_push_rejects(
+    push_body: dict[str, Any], change: Any, expected: list[str]
+) -> None:
+    """Each kind of bad body is named with the field's path."""
+    change(push_body)
+
+    assert problems_of(push_body) == expected
+
+
+@pytest.mark.parametrize("body", [[], "x", None, 3])
+def test_parse_push_needs_an_object(body: object) -> None:
+    """A body that is not a JSON object is one problem about the whole body."""
+    assert problems_of(body) == ["must be a JSON object"]
+
+
+def test_parse_push_accepts_equal_start_and_end(push_body: dict[str, Any]) -> None:
+    """A run that ends the instant it starts is valid."""
+    payload = push_body["payload"]
+    payload["end_time"] = payload["start_time"]
+
+    push = parse_push(push_body)
+
+    assert push.payload.end_time == push.payload.start_time
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "must not be empty"),
+        ("a" * 256, "must be at most 255 characters"),
+        ("tab\there", "must not contain control characters"),
+        ("del\x7f", "must not contain control characters"),
+        (None, "must be a string"),
+    ],
+)
+def test_check_name_rejects(value: object, message: str) -> None:
+    """Empty, over-long and control-character names are refused."""
+    with pytest.raises(ValidationError) as caught:
+        check_name(value, "job")
+
+    assert caught.value.problems == (Problem("job", message),)
+
+
+def test_check_name_accepts() -> None:
+    """A 255-character name and one with slashes and unicode are accepted."""
+    assert check_name("a" * 255, "job") == "a" * 255
+    assert check_name(".github/workflows/ci.yml ü", "workflow") == (
+        ".github/workflows/ci.yml ü"
+    )
+
+
+def test_qualify_repository() -> None:
+    """Bare names are qualified, matching full names kept, others refused."""
+    assert qualify_repository("my-org", "my-repo") == "my-org/my-repo"
+    assert qualify_repository("my-org", "my-org/my-repo") == "my-org/my-repo"
+    with pytest.raises(ValidationError, match="repo: owner 'x' does not match"):
+        qualify_repository("my-org", "x/my-repo", path="repo")
+    with pytest.raises(ValidationError, match="must be 'repo' or 'org/repo'"):
+        qualify_repository("my-org", "my-org/")
+
+
+def test_parse_push_token_request() -> None:
+    """A token request is qualified just like a push."""
+    request = parse_push_token_request(
+        {
+            "organization": "my-org",
+            "repository": "my-repo",
+            "workflow": "ci.yml",
+            "job": "build",
+        }
+    )
+
+    assert request == PushTokenRequest("my-org", "my-org/my-repo", "ci.yml", "build")
+
+
+def test_parse_push_token_request_problems() -> None:
+    """Missing, unknown and empty fields of a token request are all listed."""
+    with pytest.raises(ValidationError) as caught:
+        parse_push_token_request({"organization": "my-org", "job": "", "ttl": 5})
+
+    assert str(caught.value) == (
+        "ttl: is not a known field; repository: is required; "
+        "workflow: is required; job: must not be empty"
+    )
+
+
+def test_parse_override_canonicalises_quantities() -> None:
+    """Override quantities parse and come back in canonical form."""
+    override = parse_override(
+        {
+            "runs": 10,
+            "buffer_percent": 0,
+            "cpu_percentile": "p99",
+            "cpu_sizing_mode": "enforce",
+            "memory_qos": "burstable",
+            "min_cpu": "0.5",
+            "max_cpu": 4,
+            "min_memory": "1024Mi",
+            "max_memory": None,
+        }
+    )
+
+    assert override.runs == 10
+    assert override.buffer_percent == 0
+    assert override.cpu_percentile == "p99"
+    assert override.min_cpu == "500m"
+    assert override.max_cpu == "4"
+    assert override.min_memory == "1Gi"
+    assert override.max_memory is None
+
+
+def test_parse_override_empty() -> None:
+    """An empty override inherits everything."""
+    assert parse_override({}) == Override()
+
+
+def test_parse_override_problems() -> None:
+    """Ranges, enums, quantities, min <= max and unknown fields are checked."""
+    with pytest.raises(ValidationError) as caught:
+        parse_override(
+            {
+                "runs": 101,
+                "buffer_percent": 1001,
+                "cpu_percentile": "p90",
+                "cpu_sizing_mode": "strict",
+                "memory_qos": 1,
+                "min_cpu": "2",
+                "max_cpu": "1",
+                "min_memory": "lots",
+                "max_memory": "-1Gi",
+                "buffer": 5,
+            }
+        )
+
+    assert [str(problem) for problem in caught.value.problems] == [
+        "buffer: is not a known field",
+        "runs: must be <= 100",
+        "buffer_percent: must be <= 1000",
+        "cpu_percentile: must be one of peak, p99, p95, p75, p50, avg",
+        "cpu_sizing_mode: must be one of observe, enforce",
+        "memory_qos: must be one of guaranteed, burstable",
+        "min_memory: 'lots' is not a Kubernetes quantity (e.g. 1.5, 500m, 2Gi, 1e3)",
+        "max_memory: '-1Gi' must not be negative",
+        "min_cpu: must not be greater than max_cpu",
+    ]
