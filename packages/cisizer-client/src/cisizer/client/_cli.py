@@ -1,0 +1,507 @@
+"""The ``cisizer`` command line: the client for people and shell scripts.
+
+Every command prints a table by default and JSON with ``--json``; its exit
+status says what went wrong (see ``EXIT_CODES``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import attrs
+import click
+
+from cisizer.client._client import Client
+from cisizer.client._errors import (
+    APIError,
+    AuthenticationError,
+    CISizerError,
+    ConfigurationError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+)
+from cisizer.client._http import DEFAULT_TIMEOUT, TOKEN_VARIABLE, URL_VARIABLE
+from cisizer.client._output import run_table, sizing_table, table
+from cisizer.core import (
+    CpuPercentile,
+    CpuSizingMode,
+    MemoryQoS,
+    Override,
+    converter,
+    parse_datetime,
+)
+
+__all__ = ["EXIT_CODES", "main"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_OK = 0
+EXIT_API_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_AUTH = 4
+EXIT_INVALID = 5
+EXIT_SERVER = 6
+EXIT_TRANSPORT = 7
+
+EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_API_ERROR: "any other error answer of the receiver (409, 429, …)",
+    EXIT_USAGE: "bad command line or no receiver URL",
+    EXIT_NOT_FOUND: "not found, e.g. a job with no history yet (404)",
+    EXIT_AUTH: "token missing, wrong, expired or not allowed (401, 403)",
+    EXIT_INVALID: "the receiver rejected the request as invalid (400, 413, 422)",
+    EXIT_SERVER: "the receiver failed (5xx) or answered an unexpected body",
+    EXIT_TRANSPORT: "the receiver could not be reached or timed out",
+}
+
+_EPILOG = "Exit status:\n\n\b\n" + "\n".join(
+    f"  {code}  {meaning}" for code, meaning in EXIT_CODES.items()
+)
+
+
+def _datetime(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> datetime | None:
+    """Parse an RFC 3339 date-time (``2026-02-06T14:30:00Z``) or a UTC date."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return parse_datetime(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date (2026-02-06) or RFC 3339 date-time"
+        ) from None
+
+
+def _exit_code(error: CISizerError) -> int:
+    if isinstance(error, NotFoundError):
+        return EXIT_NOT_FOUND
+    if isinstance(error, AuthenticationError | PermissionDeniedError):
+        return EXIT_AUTH
+    if isinstance(error, InvalidRequestError):
+        return EXIT_INVALID
+    if isinstance(error, ServerError | UnexpectedResponseError):
+        return EXIT_SERVER
+    if isinstance(error, TransportError):
+        return EXIT_TRANSPORT
+    if isinstance(error, ConfigurationError):
+        return EXIT_USAGE
+    if isinstance(error, APIError):
+        return EXIT_API_ERROR
+    return EXIT_API_ERROR
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"cisizer: error: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _exit_on_error() -> Iterator[None]:
+    try:
+        yield
+    except CISizerError as error:
+        _fail(str(error), _exit_code(error))
+    except ValueError as error:
+        _fail(str(error), EXIT_USAGE)
+
+
+@attrs.frozen
+class _Result:
+    """What a command prints: the model for ``--json``, the text for people."""
+
+    data: object
+    text: str
+
+
+def _receiver_command(func: Callable[..., _Result]) -> Callable[..., None]:
+    """Give a command the receiver options and turn its result into output."""
+
+    @click.option(
+        "--url",
+        envvar=URL_VARIABLE,
+        metavar="URL",
+        help=f"Receiver URL [env: {URL_VARIABLE}].",
+    )
+    @click.option(
+        "--token",
+        envvar=TOKEN_VARIABLE,
+        metavar="TOKEN",
+        help=f"Read token [env: {TOKEN_VARIABLE}].",
+    )
+    @click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        help="Seconds to wait for each request.",
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+    @functools.wraps(func)
+    def command(
+        url: str | None,
+        token: str | None,
+        timeout: float,
+        as_json: bool,
+        **arguments: Any,
+    ) -> None:
+        with _exit_on_error(), Client(url, token, timeout=timeout) as client:
+            result = func(client, **arguments)
+        if as_json:
+            click.echo(json.dumps(converter.unstructure(result.data), indent=2))
+        else:
+            click.echo(result.text)
+
+    return command
+
+
+def _job_arguments(func: Callable[P, R]) -> Callable[P, R]:
+    for name in ("job", "workflow", "repo", "org"):
+        func = click.argument(name)(func)
+    return func
+
+
+def _range_options(func: Callable[P, R]) -> Callable[P, R]:
+    func = click.option(
+        "--to",
+        "to",
+        callback=_datetime,
+        metavar="DATETIME",
+        help="Only runs that ended before this time.",
+    )(func)
+    return click.option(
+        "--from",
+        "from_",
+        callback=_datetime,
+        metavar="DATETIME",
+        help="Only runs that ended at or after this time.",
+    )(func)
+
+
+def _page_options(func: Callable[P, R]) -> Callable[P, R]:
+    func = click.option(
+        "--all", "fetch_all", is_flag=True, help="Fetch every page instead of one."
+    )(func)
+    func = click.option("--offset", type=click.IntRange(min=0), help="Rows to skip.")(
+        func
+    )
+    return click.option(
+        "--limit",
+        type=click.IntRange(1, 1000),
+        help="Rows per page (receiver default 50).",
+    )(func)
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=_EPILOG,
+)
+@click.version_option(package_name="cisizer-client", prog_name="cisizer")
+@click.option("-v", "--verbose", is_flag=True, help="Log each request to stderr.")
+def main(verbose: bool) -> None:
+    """Ask a CI Sizer receiver for sizings, metrics and overrides.
+
+    The receiver is --url or CISIZER_URL; the read token --token or
+    CISIZER_READ_TOKEN.
+    """
+    if verbose:
+        logging.basicConfig(format="%(name)s: %(message)s")
+        logging.getLogger("cisizer.client").setLevel(logging.DEBUG)
+
+
+@main.command(epilog=_EPILOG)
+@_receiver_command
+def info(client: Client) -> _Result:
+    """Show the receiver's health, version and auth mode."""
+    health = client.health()
+    about = client.info()
+    rows: list[list[object]] = [
+        ["health", health.status],
+        ["version", about.version],
+        ["auth mode", about.auth_mode],
+        ["ci provider", about.ci_provider],
+        ["forgejo base url", about.forgejo_base_url],
+    ]
+    data = {
+        "health": converter.unstructure(health),
+        "info": converter.unstructure(about),
+    }
+    return _Result(data, table(["field", "value"], rows))
+
+
+@main.command(epilog=_EPILOG)
+@_job_arguments
+@click.option(
+    "--runs", type=click.IntRange(1, 100), help="Recent runs to analyse (1-100)."
+)
+@click.option("--buffer", type=click.IntRange(0, 1000), help="CPU headroom in percent.")
+@click.option(
+    "--cpu-percentile",
+    type=click.Choice([item.value for item in CpuPercentile]),
+    help="CPU statistic the request is sized from.",
+)
+@click.option(
+    "--cpu-sizing-mode",
+    type=click.Choice([item.value for item in CpuSizingMode]),
+    help="Whether the CPU limit is advice (observe) or applied (enforce).",
+)
+@click.option(
+    "--memory-qos",
+    type=click.Choice([item.value for item in MemoryQoS]),
+    help="Kubernetes QoS class the memory request aims for.",
+)
+@_receiver_command
+def sizing(
+    client: Client,
+    org: str,
+    repo: str,
+    workflow: str,
+    job: str,
+    runs: int | None,
+    buffer: int | None,
+    cpu_percentile: str | None,
+    cpu_sizing_mode: str | None,
+    memory_qos: str | None,
+) -> _Result:
+    """Recommend CPU and memory requests and limits for a job's next run.
+
+    Exits with status 3 while the job has no history.
+    """
+    result = client.sizing(
+        org,
+        repo,
+        workflow,
+        job,
+        runs=runs,
+        buffer=buffer,
+        cpu_percentile=cpu_percentile,
+        cpu_sizing_mode=cpu_sizing_mode,
+        memory_qos=memory_qos,
+    )
+    return _Result(result, sizing_table(result))
+
+
+@main.command(epilog=_EPILOG)
+@_job_arguments
+@_receiver_command
+def token(client: Client, org: str, repo: str, workflow: str, job: str) -> _Result:
+    """Print a new push token for one job (needs the read token).
+
+    Only the token goes to standard output, so that
+    ``export CISIZER_PUSH_TOKEN=$(cisizer token …)`` works; --json adds
+    its expiry and scope.
+    """
+    push_token = client.create_push_token(org, repo, workflow, job)
+    click.echo(f"expires at {push_token.expires_at.isoformat()}", err=True)
+    return _Result(push_token, push_token.token)
+
+
+@main.group(epilog=_EPILOG)
+def metrics() -> None:
+    """Show stored runs of a job or runner, and a job's energy and outcomes."""
+
+
+@metrics.command("job", epilog=_EPILOG)
+@_job_arguments
+@_range_options
+@_page_options
+@_receiver_command
+def metrics_job(
+    client: Client,
+    org: str,
+    repo: str,
+    workflow: str,
+    job: str,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+    fetch_all: bool,
+) -> _Result:
+    """List the stored runs of a job, newest first."""
+    if fetch_all:
+        runs = list(
+            client.iter_job_metrics(
+                org, repo, workflow, job, from_=from_, to=to, page_size=limit or 200
+            )
+        )
+    else:
+        runs = client.job_metrics(
+            org, repo, workflow, job, from_=from_, to=to, limit=limit, offset=offset
+        )
+    return _Result(runs, run_table(runs))
+
+
+@metrics.command("runner", epilog=_EPILOG)
+@click.argument("runner")
+@_range_options
+@_page_options
+@_receiver_command
+def metrics_runner(
+    client: Client,
+    runner: str,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+    fetch_all: bool,
+) -> _Result:
+    """List the runs a runner executed, newest first."""
+    if fetch_all:
+        runs = list(
+            client.iter_runner_metrics(
+                runner, from_=from_, to=to, page_size=limit or 200
+            )
+        )
+    else:
+        runs = client.runner_metrics(
+            runner, from_=from_, to=to, limit=limit, offset=offset
+        )
+    return _Result(runs, run_table(runs))
+
+
+@metrics.command("energy", epilog=_EPILOG)
+@_job_arguments
+@_range_options
+@_receiver_command
+def metrics_energy(
+    client: Client,
+    org: str,
+    repo: str,
+    workflow: str,
+    job: str,
+    from_: datetime | None,
+    to: datetime | None,
+) -> _Result:
+    """Estimate the energy and carbon of a job's runs."""
+    estimate = client.energy(org, repo, workflow, job, from_=from_, to=to)
+    rows: list[list[object]] = [
+        ["runs", estimate.runs],
+        ["cpu core-hours used", f"{estimate.cpu_core_hours:.4f}"],
+        ["core-hours allocated", f"{estimate.allocated_core_hours:.4f}"],
+        ["memory GiB-hours", f"{estimate.memory_gib_hours:.4f}"],
+        ["energy (Wh)", f"{estimate.energy_wh:.2f}"],
+        ["carbon (gCO2e)", f"{estimate.carbon_g:.2f}"],
+        ["profile", estimate.profile],
+    ]
+    return _Result(estimate, table(["figure", "value"], rows))
+
+
+@metrics.command("stats", epilog=_EPILOG)
+@_job_arguments
+@_range_options
+@_receiver_command
+def metrics_stats(
+    client: Client,
+    org: str,
+    repo: str,
+    workflow: str,
+    job: str,
+    from_: datetime | None,
+    to: datetime | None,
+) -> _Result:
+    """Count how a job's runs ended: success, failure, cancelled, unknown."""
+    stats = client.success_failure_stats(org, repo, workflow, job, from_=from_, to=to)
+    rows = [[item.status, item.count, f"{item.rate:.1%}"] for item in stats.statuses]
+    rate = "-" if stats.success_rate is None else f"{stats.success_rate:.1%}"
+    text = table(["status", "runs", "share"], rows)
+    return _Result(stats, f"{text}\n\n{stats.total} run(s), success rate {rate}")
+
+
+@main.group(epilog=_EPILOG)
+def overrides() -> None:
+    """List, set and delete sizing overrides (org > repo > workflow > job)."""
+
+
+def _scope(scope: tuple[str, ...]) -> tuple[str, str | None, str | None, str | None]:
+    if not 1 <= len(scope) <= 4:
+        raise click.UsageError("give ORG [REPO [WORKFLOW [JOB]]]")
+    padded = [*scope, None, None, None]
+    return scope[0], padded[1], padded[2], padded[3]
+
+
+@overrides.command("list", epilog=_EPILOG)
+@_receiver_command
+def overrides_list(client: Client) -> _Result:
+    """List every sizing override."""
+    stored = client.list_overrides()
+    fields = [field.name for field in attrs.fields(Override)]
+    rows = []
+    for item in stored:
+        scope = item.scope
+        where = "/".join(
+            part
+            for part in (
+                scope.organization,
+                scope.repository,
+                scope.workflow,
+                scope.job,
+            )
+            if part is not None
+        )
+        settings = converter.unstructure(item.override)
+        text = ", ".join(
+            f"{name}={settings[name]}" for name in fields if settings[name] is not None
+        )
+        rows.append([scope.level, where, text, item.updated_at.replace(microsecond=0)])
+    return _Result(stored, table(["level", "scope", "settings", "updated"], rows))
+
+
+@overrides.command("set", epilog=_EPILOG)
+@click.argument("scope", nargs=-1, required=True)
+@click.option("--runs", type=click.IntRange(1, 100), help="Recent runs to analyse.")
+@click.option(
+    "--buffer", "buffer_percent", type=click.IntRange(0, 1000), help="CPU headroom %."
+)
+@click.option(
+    "--cpu-percentile", type=click.Choice([item.value for item in CpuPercentile])
+)
+@click.option(
+    "--cpu-sizing-mode", type=click.Choice([item.value for item in CpuSizingMode])
+)
+@click.option("--memory-qos", type=click.Choice([item.value for item in MemoryQoS]))
+@click.option("--min-cpu", metavar="QUANTITY", help="Lowest CPU, e.g. 250m.")
+@click.option("--max-cpu", metavar="QUANTITY", help="Highest CPU, e.g. 4.")
+@click.option("--min-memory", metavar="QUANTITY", help="Lowest memory, e.g. 256Mi.")
+@click.option("--max-memory", metavar="QUANTITY", help="Highest memory, e.g. 8Gi.")
+@_receiver_command
+def overrides_set(client: Client, scope: tuple[str, ...], **settings: Any) -> _Result:
+    """Set the sizing override of ORG [REPO [WORKFLOW [JOB]]].
+
+    Replaces any override at that scope; settings not given inherit from the
+    wider scopes.
+    """
+    organization, repository, workflow, job = _scope(scope)
+    if all(value is None for value in settings.values()):
+        raise click.UsageError("give at least one setting, e.g. --runs 10")
+    override = converter.structure(settings, Override)
+
+    stored = client.set_override(
+        organization, repository, workflow, job, override=override
+    )
+    return _Result(stored, f"override set at {stored.scope.level} scope")
+
+
+@overrides.command("delete", epilog=_EPILOG)
+@click.argument("scope", nargs=-1, required=True)
+@_receiver_command
+def overrides_delete(client: Client, scope: tuple[str, ...]) -> _Result:
+    """Delete the sizing override of ORG [REPO [WORKFLOW [JOB]]]."""
+    organization, repository, workflow, job = _scope(scope)
+    client.delete_override(organization, repository, workflow, job)
+    return _Result({"deleted": "/".join(scope)}, f"override deleted: {'/'.join(scope)}")
