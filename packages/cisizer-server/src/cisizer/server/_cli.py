@@ -1,0 +1,231 @@
+"""The ``cisizer-server`` command: ``serve``, ``migrate`` and ``openapi``.
+
+Every setting is a flag and a ``CISIZER_*`` environment variable; a flag
+wins over the variable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import click
+import sqlalchemy as sa
+
+from cisizer.server._errors import ConfigurationError
+from cisizer.server._settings import DEFAULT_MAX_BODY_BYTES, AuthMode, Settings
+
+__all__ = ["main"]
+
+_DURATION = re.compile(r"(?P<number>\d+)(?P<unit>[smhd]?)", re.ASCII)
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
+    """Parse seconds, or a number with an s, m, h or d suffix."""
+    match = _DURATION.fullmatch(value.strip())
+    if match is None or int(match["number"]) == 0:
+        raise click.BadParameter(f"{value!r} is not a positive duration such as 2h")
+    return timedelta(seconds=int(match["number"]) * _UNIT_SECONDS[match["unit"]])
+
+
+def _option(*declarations: str, **kwargs: Any) -> Callable[[Any], Any]:
+    envvar = "CISIZER_" + declarations[0].lstrip("-").replace("-", "_").upper()
+    return click.option(*declarations, envvar=envvar, show_envvar=True, **kwargs)
+
+
+_SETTINGS_OPTIONS = (
+    _option(
+        "--db-url",
+        default="sqlite:///cisizer.db",
+        show_default=True,
+        help="Database URL: sqlite:///file.db or postgresql+psycopg://...",
+    ),
+    _option("--read-token", help="Pre-shared read token for queries (required)."),
+    _option(
+        "--hmac-key",
+        "hmac_keys",
+        multiple=True,
+        help="Key signing push tokens (required, at least 32 bytes). "
+        "Repeat for rotation: the first signs, all verify. In the variable, "
+        "separate keys with spaces.",
+    ),
+    _option(
+        "--token-ttl",
+        callback=_duration,
+        default="2h",
+        show_default=True,
+        help="Lifetime of a push token: seconds or 90m, 2h, 1d.",
+    ),
+    _option(
+        "--auth-mode",
+        type=click.Choice([mode.value for mode in AuthMode]),
+        default="none",
+        show_default=True,
+        help="How people authenticate.",
+    ),
+    _option(
+        "--ci-provider",
+        help="CI system shown by /api/v1/info (forgejo, github, gitlab).",
+    ),
+    _option("--forgejo-base-url", help="Forgejo base URL shown by /api/v1/info."),
+    _option("--logout-url", help="Where a logout redirects, shown by /api/v1/info."),
+    _option(
+        "--max-body-bytes",
+        type=click.IntRange(min=1024),
+        default=DEFAULT_MAX_BODY_BYTES,
+        show_default=True,
+        help="Largest accepted request body; larger ones get 413.",
+    ),
+    _option(
+        "--energy-profile",
+        type=click.Choice(["aws", "gcp", "azure", "on-prem"]),
+        default="aws",
+        show_default=True,
+        help="Energy coefficients to start from.",
+    ),
+    _option("--cpu-min-w", type=float, help="Watts per allocated idle core."),
+    _option("--cpu-max-w", type=float, help="Watts per fully busy core."),
+    _option("--mem-w-per-gib", type=float, help="Watts per GiB of memory held."),
+    _option("--pue", type=float, help="Power usage effectiveness of the data centre."),
+    _option("--grid-g-per-kwh", type=float, help="Grid carbon intensity, gCO2e/kWh."),
+    _option(
+        "--embodied-g-per-core-hour",
+        type=float,
+        help="Embodied carbon per allocated core-hour, gCO2e.",
+    ),
+)
+
+
+def _settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_SETTINGS_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _settings(options: dict[str, Any]) -> Settings:
+    keys = tuple(key for value in options.pop("hmac_keys") for key in value.split())
+    return Settings(
+        hmac_keys=keys,
+        read_token=options.pop("read_token") or "",
+        **options,
+    )
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+    )
+
+
+def _fail(message: str) -> None:
+    click.echo(f"cisizer-server: error: {message}", err=True)
+    raise SystemExit(2)
+
+
+@click.group()
+@click.version_option(package_name="cisizer-server")
+def main() -> None:
+    """Run the CI Sizer receiver."""
+
+
+@main.command()
+@_settings_options
+@_option(
+    "--bind",
+    default="127.0.0.1:8080",
+    show_default=True,
+    help="Address to listen on, host:port (0.0.0.0:8080 for every interface).",
+)
+@_option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Gunicorn worker processes.",
+)
+@_option(
+    "--timeout",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Seconds a worker may spend on one request.",
+)
+@_option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    help="Lowest level logged.",
+)
+def serve(
+    bind: str, workers: int, timeout: int, log_level: str, **options: Any
+) -> None:
+    """Migrate the database, then serve the receiver under gunicorn."""
+    from cisizer.server._app import create_app
+    from cisizer.server._gunicorn import run_gunicorn
+
+    _configure_logging(log_level)
+    try:
+        settings = _settings(options)
+        app = create_app(settings)
+    except ConfigurationError as error:
+        _fail(str(error))
+    except sa.exc.ArgumentError as error:
+        _fail(f"--db-url: {error}")
+    except sa.exc.OperationalError as error:
+        _fail(f"--db-url: cannot reach the database ({error.orig})")
+    run_gunicorn(app, bind=bind, workers=workers, timeout=timeout, log_level=log_level)
+
+
+@main.command()
+@_option(
+    "--db-url",
+    default="sqlite:///cisizer.db",
+    show_default=True,
+    help="Database URL: sqlite:///file.db or postgresql+psycopg://...",
+)
+@_option(
+    "--revision",
+    default="head",
+    show_default=True,
+    help="Schema revision to upgrade to.",
+)
+def migrate(db_url: str, revision: str) -> None:
+    """Upgrade the database schema, then exit."""
+    from cisizer.server._migrate import migrate as run_migrations
+    from cisizer.server._storage import create_engine
+
+    _configure_logging("info")
+    try:
+        engine = create_engine(db_url)
+        run_migrations(engine, revision)
+    except sa.exc.ArgumentError as error:
+        _fail(f"--db-url: {error}")
+    except sa.exc.OperationalError as error:
+        _fail(f"--db-url: cannot reach the database ({error.orig})")
+    engine.dispose()
+
+
+@main.command()
+@_option(
+    "--auth-mode",
+    type=click.Choice([mode.value for mode in AuthMode]),
+    default="none",
+    show_default=True,
+    help="Auth mode the document describes.",
+)
+def openapi(auth_mode: str) -> None:
+    """Print the OpenAPI document as JSON."""
+    from cisizer.server import __version__
+    from cisizer.server._openapi import build_openapi
+
+    document = build_openapi(__version__, AuthMode(auth_mode))
+    click.echo(json.dumps(document, indent=2, sort_keys=True))

@@ -1,0 +1,188 @@
+"""Errors of the receiver, and the one place that maps errors to HTTP answers.
+
+Every error the receiver raises derives from :class:`ServerError`; each leaf
+also subclasses the builtin a caller would expect::
+
+    ServerError
+    ├── ConfigurationError (ValueError)      a setting is missing or wrong
+    └── RequestError                         a request the receiver refuses
+        ├── InvalidRequestError (ValueError)      400, names the field
+        ├── AuthenticationError (PermissionError) 401, no acceptable credential
+        ├── PermissionDeniedError (PermissionError) 403, credential of another scope
+        ├── NotFoundError (LookupError)           404
+        ├── PayloadTooLargeError (ValueError)     413, body over --max-body-bytes
+        └── UnsupportedMediaTypeError (ValueError) 415, body not JSON
+
+Errors of :mod:`cisizer.core` map too: ``ValidationError`` to 400,
+``NoHistoryError`` to 404 and ``TokenError`` to 401.  Every answer is an
+RFC 9457 ``application/problem+json`` document.
+"""
+
+from __future__ import annotations
+
+import http
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import falcon
+
+from cisizer.core import NoHistoryError, TokenError, ValidationError
+
+__all__ = [
+    "PROBLEM_CONTENT_TYPE",
+    "AuthenticationError",
+    "ConfigurationError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RequestError",
+    "ServerError",
+    "UnsupportedMediaTypeError",
+    "install_error_handlers",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class ServerError(Exception):
+    """Root of every error raised by :mod:`cisizer.server`."""
+
+
+class ConfigurationError(ServerError, ValueError):
+    """A setting is missing or invalid; the message names the flag."""
+
+
+class RequestError(ServerError):
+    """A request the receiver refuses; ``status`` and ``title`` say how."""
+
+    status: ClassVar[int] = 400
+    title: ClassVar[str] = "Invalid request"
+
+
+class InvalidRequestError(RequestError, ValueError):
+    """Bad input; the message names the field (``runs: must be <= 100``)."""
+
+    @classmethod
+    def field(cls, path: str, message: str) -> InvalidRequestError:
+        """Build the error for one field."""
+        return cls(f"{path}: {message}")
+
+
+class AuthenticationError(RequestError, PermissionError):
+    """No credential, or one the receiver does not accept."""
+
+    status = 401
+    title = "Unauthorized"
+
+
+class PermissionDeniedError(RequestError, PermissionError):
+    """A valid credential that does not cover this request."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class NotFoundError(RequestError, LookupError):
+    """The thing asked for does not exist."""
+
+    status = 404
+    title = "Not found"
+
+
+class PayloadTooLargeError(RequestError, ValueError):
+    """The request body is larger than ``--max-body-bytes``."""
+
+    status = 413
+    title = "Payload too large"
+
+
+class UnsupportedMediaTypeError(RequestError, ValueError):
+    """The request body is not ``application/json``."""
+
+    status = 415
+    title = "Unsupported media type"
+
+
+def _problem(
+    resp: falcon.Response, status: int, title: str, detail: str | None
+) -> None:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    resp.status = status
+    resp.content_type = PROBLEM_CONTENT_TYPE
+    resp.text = json.dumps(body)
+
+
+def _on_request_error(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
+) -> None:
+    assert isinstance(ex, RequestError)
+    _problem(resp, ex.status, ex.title, str(ex) or None)
+    if isinstance(ex, AuthenticationError):
+        resp.set_header("WWW-Authenticate", "Bearer")
+    if isinstance(ex, PayloadTooLargeError):
+        # The rest of the body was never read, so the connection cannot be reused.
+        resp.set_header("Connection", "close")
+
+
+def _on_validation_error(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
+) -> None:
+    _problem(resp, 400, "Invalid request", str(ex))
+
+
+def _on_no_history(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
+) -> None:
+    _problem(resp, 404, "Not found", str(ex) or "no runs of this job to size from")
+
+
+def _on_token_error(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
+) -> None:
+    _problem(resp, 401, "Unauthorized", f"push token: {ex}")
+    resp.set_header("WWW-Authenticate", "Bearer")
+
+
+def _on_http_error(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
+) -> None:
+    assert isinstance(ex, falcon.HTTPError)
+    status = ex.status_code
+    title = ex.title or ""
+    if not title or title[:3].isdigit():
+        title = http.HTTPStatus(status).phrase
+    _problem(resp, status, title, ex.description)
+    headers = ex.headers or {}
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    for name, value in pairs:
+        resp.set_header(name, value)
+
+
+def _on_unexpected(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
+) -> None:
+    _LOGGER.error(
+        "unexpected error on %s %s",
+        req.method,
+        req.uri_template or req.path,
+        exc_info=ex,
+    )
+    _problem(resp, 500, "Internal server error", None)
+
+
+def install_error_handlers(app: falcon.App[falcon.Request, falcon.Response]) -> None:
+    """Map every error to a problem+json answer (the only place that does)."""
+    # Falcon picks the handler of the most specific class, whatever the order.
+    app.add_error_handler(Exception, _on_unexpected)
+    app.add_error_handler(falcon.HTTPError, _on_http_error)
+    app.add_error_handler(RequestError, _on_request_error)
+    app.add_error_handler(ValidationError, _on_validation_error)
+    app.add_error_handler(NoHistoryError, _on_no_history)
+    app.add_error_handler(TokenError, _on_token_error)

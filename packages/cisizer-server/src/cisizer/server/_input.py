@@ -1,0 +1,135 @@
+"""Read request input: JSON bodies within the size limit, query values, path names."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Collection
+from datetime import datetime
+from typing import NoReturn, TypeVar
+from urllib.parse import parse_qsl
+
+import falcon
+
+from cisizer.core import ValidationError, check_name, parse_datetime
+from cisizer.server._errors import (
+    InvalidRequestError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
+
+__all__ = [
+    "check_query_names",
+    "path_name",
+    "query_enum",
+    "query_int",
+    "query_time",
+    "read_json",
+]
+
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise InvalidRequestError.field("body", f"{name} is not a JSON number")
+
+
+def read_json(req: falcon.Request, max_bytes: int) -> object:
+    """Read and decode the JSON body, reading at most ``max_bytes`` of it.
+
+    Note:
+        A declared ``Content-Length`` over the limit is refused before a byte
+        is read; a chunked body is read only up to one byte past the limit.
+    """
+    media_type = (req.content_type or "").partition(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaTypeError(
+            "Content-Type: must be application/json"
+            + (f", not {media_type}" if media_type else "")
+        )
+    length = req.content_length
+    if length is not None and length > max_bytes:
+        raise PayloadTooLargeError(f"body: larger than the limit of {max_bytes} bytes")
+
+    data = req.bounded_stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PayloadTooLargeError(f"body: larger than the limit of {max_bytes} bytes")
+    if not data.strip():
+        raise InvalidRequestError.field("body", "a JSON object is required")
+    try:
+        text = data.decode("utf-8")
+        return json.loads(text, parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise InvalidRequestError.field("body", "is not UTF-8") from None
+    except RecursionError:
+        raise InvalidRequestError.field("body", "is nested too deeply") from None
+    except json.JSONDecodeError as error:
+        raise InvalidRequestError.field(
+            "body",
+            f"is not valid JSON ({error.msg} at line {error.lineno} "
+            f"column {error.colno})",
+        ) from None
+
+
+def check_query_names(req: falcon.Request, allowed: Collection[str]) -> None:
+    """Refuse query parameters the route does not know, or given twice."""
+    seen: set[str] = set()
+    for name, _ in parse_qsl(req.query_string, keep_blank_values=True):
+        if name not in allowed:
+            raise InvalidRequestError.field(name, "unknown query parameter")
+        if name in seen:
+            raise InvalidRequestError.field(name, "given more than once")
+        seen.add(name)
+
+
+def _raw(req: falcon.Request, name: str) -> str | None:
+    value = req.get_param(name)
+    if value is None:
+        return None
+    return str(value)
+
+
+def query_int(
+    req: falcon.Request, name: str, default: int | None, low: int, high: int
+) -> int | None:
+    """The integer query parameter ``name`` from ``low`` to ``high``, or the default."""
+    raw = _raw(req, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw.strip(), 10) if raw.strip().lstrip("-").isdigit() else None
+    except ValueError:
+        value = None
+    if value is None:
+        raise InvalidRequestError.field(name, "must be an integer")
+    if not low <= value <= high:
+        raise InvalidRequestError.field(name, f"must be between {low} and {high}")
+    return value
+
+
+def query_enum(req: falcon.Request, name: str, kind: type[_E]) -> _E | None:
+    """The query parameter ``name`` as a member of ``kind``, or None when absent."""
+    raw = _raw(req, name)
+    if raw is None:
+        return None
+    try:
+        return kind(raw)
+    except ValueError:
+        choices = ", ".join(str(member.value) for member in kind)
+        raise InvalidRequestError.field(name, f"must be one of {choices}") from None
+
+
+def query_time(req: falcon.Request, name: str) -> datetime | None:
+    """The RFC 3339 query parameter ``name`` as an aware UTC date-time."""
+    raw = _raw(req, name)
+    if raw is None:
+        return None
+    return parse_datetime(raw, name)
+
+
+def path_name(value: str, name: str) -> str:
+    """Check a name taken from the URL path; the error names the path segment."""
+    try:
+        return check_name(value, name)
+    except ValidationError as error:
+        raise InvalidRequestError(str(error)) from None
