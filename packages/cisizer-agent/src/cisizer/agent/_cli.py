@@ -1,0 +1,632 @@
+"""The ``cisizer-agent`` command line: run, start, stop, flush, snapshot."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any, TypeVar
+
+import click
+
+from cisizer.agent._errors import ConfigurationError
+from cisizer.agent._identity import FIELDS, Identity, resolve_identity
+from cisizer.agent._spool import Spool, default_spool_dir
+
+__all__ = ["main"]
+
+_log = logging.getLogger("cisizer.agent")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Signals a wrapped command receives from the agent; the first two cancel.
+_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+_CANCELLING = (signal.SIGINT, signal.SIGTERM)
+
+_STATUSES = ("success", "failure", "cancelled", "unknown")
+
+
+def _option(*names: str, env: str | list[str], **kwargs: Any) -> Callable[[F], F]:
+    return click.option(*names, envvar=env, show_envvar=True, **kwargs)
+
+
+def _compose(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    def apply(function: F) -> F:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+def _identity_options() -> Callable[[F], F]:
+    helps = {
+        "organization": "Organization (owner) of the repository.",
+        "repository": "Repository, as owner/name or name.",
+        "workflow": "Workflow file name, such as ci.yml.",
+        "job": "Job name within the workflow.",
+        "run_id": "Id of the workflow run (pipeline).",
+        "run_attempt": "Attempt number of the run, from 1.",
+        "runner": "Name of the runner the job runs on.",
+    }
+    return _compose(
+        *(
+            _option(
+                flag, field, env=variable, help=helps[field] + " Default: CI variables."
+            )
+            for field, (flag, variable) in FIELDS.items()
+        )
+    )
+
+
+def _delivery_options() -> Callable[[F], F]:
+    return _compose(
+        _option("--url", env="CISIZER_URL", help="Receiver base URL."),
+        _option(
+            "--push-token",
+            env="CISIZER_PUSH_TOKEN",
+            help="Push token scoped to this job (from POST /api/v1/token).",
+        ),
+        _option(
+            "--spool-dir",
+            env="CISIZER_SPOOL_DIR",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=default_spool_dir,
+            show_default="$XDG_CACHE_HOME/cisizer-agent/spool",
+            help="Where summaries wait until the receiver confirms them.",
+        ),
+        _option(
+            "--push-timeout",
+            env="CISIZER_PUSH_TIMEOUT",
+            type=click.FloatRange(min=0),
+            default=60.0,
+            show_default=True,
+            help="Seconds to keep retrying a push before leaving it in the spool.",
+        ),
+    )
+
+
+def _sampling_options() -> Callable[[F], F]:
+    return _compose(
+        _option(
+            "--interval",
+            env="CISIZER_INTERVAL",
+            type=click.FloatRange(min=0.05),
+            default=1.0,
+            show_default=True,
+            help="Seconds between samples.",
+        ),
+        _option(
+            "--container-name",
+            env="CISIZER_CONTAINER_NAME",
+            default="runner",
+            show_default=True,
+            help="Name reported for the agent's own container (its own cgroup).",
+        ),
+        _option(
+            "--cgroup",
+            "cgroups",
+            env="CISIZER_CGROUP",
+            multiple=True,
+            metavar="NAME=PATH",
+            help="Also sample the cgroup PATH as container NAME (repeatable; "
+            "a hierarchy path or a directory under /sys/fs/cgroup).",
+        ),
+        _option(
+            "--docker/--no-docker",
+            env="CISIZER_DOCKER",
+            default=True,
+            show_default=True,
+            help="Sample Docker containers started during the job.",
+        ),
+        _option(
+            "--docker-host",
+            env=["CISIZER_DOCKER_HOST", "DOCKER_HOST"],
+            help="Docker Engine address (unix:///path or tcp://host:port).",
+        ),
+        _option(
+            "--docker-container",
+            "docker_containers",
+            env="CISIZER_DOCKER_CONTAINER",
+            multiple=True,
+            metavar="NAME",
+            help="Also sample this Docker container though it predates the job "
+            "(repeatable).",
+        ),
+        _option(
+            "--top-processes",
+            env="CISIZER_TOP_PROCESSES",
+            type=click.IntRange(min=0),
+            default=20,
+            show_default=True,
+            help="How many processes (by peak CPU) the summary lists; 0 for none.",
+        ),
+    )
+
+
+def _log_option() -> Callable[[F], F]:
+    return _option(
+        "--log-level",
+        env="CISIZER_LOG_LEVEL",
+        type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+        default="warning",
+        show_default=True,
+        help="How much the agent tells on standard error.",
+    )
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="cisizer-agent: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _say(message: str) -> None:
+    click.echo(f"cisizer-agent: {message}", err=True)
+
+
+def _settings(options: dict[str, Any]) -> Any:
+    from cisizer.agent._job import Settings
+
+    cgroups = []
+    for spec in options.get("cgroups", ()):
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ConfigurationError(f"--cgroup takes NAME=PATH, got {spec!r}")
+        cgroups.append((name, path))
+    return Settings(
+        url=options.get("url"),
+        push_token=options.get("push_token"),
+        interval=options.get("interval", 1.0),
+        container_name=options.get("container_name", "runner"),
+        cgroups=tuple(cgroups),
+        docker=options.get("docker", True),
+        docker_host=options.get("docker_host"),
+        docker_containers=tuple(options.get("docker_containers", ())),
+        top_processes=options.get("top_processes", 20),
+        spool_dir=options.get("spool_dir") or default_spool_dir(),
+        push_timeout=options.get("push_timeout", 60.0),
+    )
+
+
+def _identity(options: dict[str, Any]) -> Identity:
+    identity = resolve_identity(
+        {field: options.get(field) for field in FIELDS}, os.environ
+    )
+    missing = [
+        flag
+        for flag, value in (
+            ("--url / CISIZER_URL", options.get("url")),
+            ("--push-token / CISIZER_PUSH_TOKEN", options.get("push_token")),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigurationError(
+            f"nowhere to send the summary; set {', '.join(missing)}"
+        )
+    return identity
+
+
+def _report(deliveries: list[Any]) -> None:
+    for delivery in deliveries:
+        _say(delivery.describe())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cisizer-agent")
+def cli() -> None:
+    """Measure a CI job's containers and push one summary to CI Sizer.
+
+    Every option can also be set with the CISIZER_* variable shown beside it.
+    The job's identity falls back to the CI's own variables (GitHub and
+    Forgejo Actions, GitLab CI).  The agent never fails the job: delivery
+    problems are reported and the summary stays in the spool for a later
+    `cisizer-agent flush`.
+    """
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@_identity_options()
+@_delivery_options()
+@_sampling_options()
+@_log_option()
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def run(command: tuple[str, ...], log_level: str, **options: Any) -> None:
+    """Run COMMAND while sampling, push its summary, exit with its exit code.
+
+    Put `--` before the command.  The status is success for exit code 0,
+    cancelled when SIGINT or SIGTERM ended it, failure otherwise.  Those
+    signals, SIGHUP and SIGQUIT are passed on to the command.  A command
+    killed by a signal makes the agent exit with 128 + the signal number.
+    """
+    _setup_logging(log_level)
+    try:
+        settings = _settings(options)
+        identity = _identity(options)
+    except ConfigurationError as err:
+        _say(f"error: {err}; running the command without measuring it")
+        sys.exit(_run_bare(list(command)))
+    sys.exit(_run_measured(list(command), settings, identity))
+
+
+class _Forwarder:
+    """Passes termination signals on to the wrapped command."""
+
+    def __init__(self) -> None:
+        self.child: subprocess.Popen[bytes] | None = None
+        self.received: list[int] = []
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Forwarder:
+        for signum in _FORWARDED:
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received.append(signum)
+        if self.child is not None and self.child.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.child.pid, signum)
+
+    def run(self, command: list[str]) -> int:
+        """Run the command, returning its exit status as a shell reports it."""
+        try:
+            # Running the user's command is the point of `run`.
+            self.child = subprocess.Popen(command)  # noqa: S603
+        except FileNotFoundError:
+            _say(f"error: command not found: {command[0]}")
+            return 127
+        except PermissionError:
+            _say(f"error: command not executable: {command[0]}")
+            return 126
+        for signum in self.received:
+            os.kill(self.child.pid, signum)
+        code = self.child.wait()
+        return 128 - code if code < 0 else code
+
+    @property
+    def cancelled(self) -> bool:
+        """Tell whether a cancelling signal ended the command."""
+        return any(signum in _CANCELLING for signum in self.received)
+
+
+def _run_bare(command: list[str]) -> int:
+    with _Forwarder() as forwarder:
+        return forwarder.run(command)
+
+
+def _status(code: int, forwarder: _Forwarder) -> str:
+    if code == 0:
+        return "success"
+    if code - 128 in _CANCELLING or forwarder.cancelled:
+        return "cancelled"
+    return "failure"
+
+
+def _run_measured(command: list[str], settings: Any, identity: Identity) -> int:
+    from cisizer.agent._job import build_sampler
+
+    stop = threading.Event()
+    sampler = None
+    try:
+        sampler = build_sampler(settings)
+        sampler.start()
+        threading.Thread(target=sampler.run, args=(stop,), daemon=True).start()
+    except Exception:
+        _log.exception("sampling could not start; the command runs unmeasured")
+        sampler = None
+    old = _flush_in_background(settings)
+
+    with _Forwarder() as forwarder:
+        code = forwarder.run(command)
+    stop.set()
+
+    if sampler is not None:
+        _finish(settings, identity, _status(code, forwarder), sampler)
+    if old is not None:
+        old.join(settings.push_timeout)
+    return code
+
+
+def _flush_in_background(settings: Any) -> threading.Thread | None:
+    spool = Spool(settings.spool_dir)
+    if not spool.paths():
+        return None
+
+    def work() -> None:
+        from cisizer.agent._delivery import flush_spool
+
+        try:
+            deliveries = flush_spool(
+                spool,
+                url=settings.url,
+                token=settings.push_token,
+                deadline=time.monotonic() + settings.push_timeout,
+            )
+        except Exception:
+            _log.exception("old spooled summaries could not be sent")
+            return
+        for delivery in deliveries:
+            _log.info("earlier %s", delivery.describe())
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    return thread
+
+
+def _finish(settings: Any, identity: Identity, status: str, sampler: Any) -> None:
+    from cisizer.agent._delivery import deliver
+    from cisizer.agent._job import spool_summary
+
+    try:
+        path = spool_summary(settings, identity, status, sampler)
+    except Exception:
+        _log.exception("the summary could not be written")
+        return
+    try:
+        delivery = deliver(
+            Spool(settings.spool_dir),
+            path,
+            url=settings.url,
+            token=settings.push_token,
+            deadline=time.monotonic() + settings.push_timeout,
+        )
+    except Exception:
+        _log.exception("the summary could not be sent; it stays at %s", path)
+        return
+    _say(delivery.describe())
+
+
+def _default_state_dir() -> Path:
+    base = os.environ.get("RUNNER_TEMP") or tempfile.gettempdir()
+    return Path(base) / "cisizer-agent"
+
+
+def _state_option() -> Callable[[F], F]:
+    return _option(
+        "--state-dir",
+        env="CISIZER_STATE_DIR",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=_default_state_dir,
+        show_default="$RUNNER_TEMP/cisizer-agent, else the temp dir",
+        help="Where start leaves the background sampler's state for stop.",
+    )
+
+
+@cli.command()
+@_identity_options()
+@_delivery_options()
+@_sampling_options()
+@_state_option()
+@_option(
+    "--max-duration",
+    env="CISIZER_MAX_DURATION",
+    type=click.FloatRange(min=0),
+    default=6 * 3600.0,
+    show_default=True,
+    help="Seconds after which the sampler stops by itself if stop never comes; "
+    "0 for never.",
+)
+@_log_option()
+def start(state_dir: Path, max_duration: float, log_level: str, **options: Any) -> None:
+    """Start sampling in the background and return at once.
+
+    End the job with `cisizer-agent stop`.  A missing identity, URL or push
+    token is an error (exit code 2) and nothing is started.
+    """
+    from cisizer.agent._daemon import StateDir
+
+    _setup_logging(log_level)
+    try:
+        settings = _settings(options)
+        identity = _identity(options)
+    except ConfigurationError as err:
+        _say(f"error: {err}")
+        sys.exit(2)
+    state = StateDir(state_dir)
+    pid = state.running_pid()
+    if pid is not None:
+        _say(f"a sampler is already running (pid {pid}) in {state_dir}")
+        return
+
+    state.clear()
+    state.write_json(
+        state.config,
+        {
+            "settings": settings.to_json(),
+            "identity": {field: getattr(identity, field) for field in (*FIELDS, "ci")},
+            "since": time.time(),
+            "max_duration": max_duration or None,
+        },
+    )
+    env = dict(os.environ, CISIZER_LOG_LEVEL=log_level)
+    with open(state.log, "ab") as log:
+        child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "cisizer.agent._daemon", str(state_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+            env=env,
+        )
+    state.pid.write_text(f"{child.pid}\n")
+    deadline = time.monotonic() + 10
+    while not state.ready.exists() and child.poll() is None:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    if child.poll() is not None:
+        result = state.read_json(state.result) or {}
+        _say(
+            f"the sampler did not start: {result.get('error', 'see ' + str(state.log))}"
+        )
+        return
+    _say(f"sampling in the background (pid {child.pid}, state in {state_dir})")
+    if Spool(settings.spool_dir).paths():
+        _spawn_flush(settings)
+
+
+def _spawn_flush(settings: Any) -> None:
+    env = dict(os.environ)
+    env.update(
+        CISIZER_URL=settings.url or "",
+        CISIZER_PUSH_TOKEN=settings.push_token or "",
+        CISIZER_SPOOL_DIR=str(settings.spool_dir),
+        CISIZER_PUSH_TIMEOUT=str(settings.push_timeout),
+    )
+    subprocess.Popen(
+        [sys.executable, "-m", "cisizer.agent", "flush"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=env,
+    )
+
+
+@cli.command()
+@_state_option()
+@_option(
+    "--status",
+    env="CISIZER_STATUS",
+    type=click.Choice(_STATUSES),
+    default="unknown",
+    show_default=True,
+    help="How the job ended, e.g. ${{ job.status }} on GitHub Actions.",
+)
+@_option(
+    "--timeout",
+    env="CISIZER_STOP_TIMEOUT",
+    type=click.FloatRange(min=0),
+    default=90.0,
+    show_default=True,
+    help="Seconds to wait for the sampler to finish and the push to complete.",
+)
+@_log_option()
+def stop(state_dir: Path, status: str, timeout: float, log_level: str) -> None:
+    """Stop the background sampler, push the summary and report what happened.
+
+    Always exits 0: a summary that cannot be sent stays in the spool.
+    """
+    from cisizer.agent._daemon import StateDir
+
+    _setup_logging(log_level)
+    deadline = time.monotonic() + timeout
+    state = StateDir(state_dir)
+    config = state.read_json(state.config)
+    pid = state.running_pid()
+    if config is None:
+        _say(f"no sampler was started in {state_dir}")
+        return
+
+    state.write_json(state.stop, {"status": status})
+    if pid is not None:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pid = None
+    while state.read_json(state.result) is None:
+        if time.monotonic() > deadline or state.running_pid() is None:
+            break
+        time.sleep(0.02)
+    result = state.read_json(state.result)
+    if result is None or "spool" not in result:
+        reason = (result or {}).get("error") or (
+            "the sampler had already ended"
+            if pid is None
+            else "it did not finish in time"
+        )
+        _say(f"no summary: {reason}; see {state.log}")
+        return
+
+    from cisizer.agent._delivery import deliver
+
+    settings = config["settings"]
+    try:
+        delivery = deliver(
+            Spool(Path(settings["spool_dir"])),
+            Path(result["spool"]),
+            url=settings.get("url"),
+            token=settings.get("push_token"),
+            deadline=min(deadline, time.monotonic() + float(settings["push_timeout"])),
+        )
+    except Exception:
+        _log.exception("the summary could not be sent; it stays at %s", result["spool"])
+        return
+    finally:
+        state.clear()
+    _say(delivery.describe())
+
+
+@cli.command()
+@_delivery_options()
+@_log_option()
+def flush(log_level: str, **options: Any) -> None:
+    """Send every summary left in the spool; report each.
+
+    A summary goes to the URL given here (else the one it was spooled for)
+    with the push token it was spooled with (else the one given here).
+    """
+    from cisizer.agent._delivery import flush_spool
+
+    _setup_logging(log_level)
+    spool = Spool(options["spool_dir"])
+    deliveries = flush_spool(
+        spool,
+        url=options.get("url"),
+        token=options.get("push_token"),
+        deadline=time.monotonic() + options["push_timeout"],
+    )
+    if not deliveries:
+        _say(f"nothing to send in {spool.directory}")
+    _report(deliveries)
+
+
+@cli.command()
+@_sampling_options()
+@_log_option()
+def snapshot(log_level: str, **options: Any) -> None:
+    """Print one sample of everything the agent can see, as JSON.
+
+    CPU figures are rates over one interval (at most 1 s); use it to check
+    what a runner image lets the agent measure.
+    """
+    from cisizer.agent._cgroup import find_layout
+    from cisizer.agent._job import build_sampler
+
+    _setup_logging(log_level)
+    try:
+        settings = _settings(options)
+    except ConfigurationError as err:
+        raise click.UsageError(str(err)) from err
+    sampler = build_sampler(settings)
+    sampler.start()
+    time.sleep(min(settings.interval, 1.0))
+    sampler.finish()
+    data = sampler.snapshot()
+    layout = find_layout()
+    data["cgroup_version"] = layout.version if layout is not None else None
+    click.echo(json.dumps(data, indent=2))
+
+
+def main() -> None:
+    """Run the ``cisizer-agent`` command line."""
+    cli(prog_name="cisizer-agent")
