@@ -11,9 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cisizer.core import (
+    CpuPercentile,
     Run,
     RunStatus,
     Sizing,
+    SizingParams,
     ValidationError,
     converter,
     format_datetime,
@@ -166,3 +168,12 @@ def test_structure_sizing_round_trip() -> None:
 
     assert sizing.meta.overrides == ("org",)
     assert converter.unstructure(sizing) == data
+
+
+def test_enums_unstructure_to_plain_strings() -> None:
+    """Enum members become their plain string values, not enum objects."""
+    data = converter.unstructure(SizingParams(cpu_percentile=CpuPercentile.P99))
+
+    assert data["cpu_percentile"] == "p99"
+    assert type(data["cpu_percentile"]) is str
+    assert type(converter.unstructure(RunStatus.FAILURE)) is str

@@ -12,9 +12,15 @@ Besides classes and functions it exports these values:
 """
 
 from cisizer.core._convert import (
+    CisizerConverter,
     converter,
     format_datetime,
     parse_datetime,
+)
+from cisizer.core._energy import (
+    ENERGY_PROFILES,
+    EnergyProfile,
+    estimate_energy,
 )
 from cisizer.core._errors import (
     CoreError,
@@ -73,6 +79,16 @@ from cisizer.core._quantity import (
     parse_memory,
     parse_quantity,
 )
+from cisizer.core._sizing import (
+    compute_sizing,
+    memory_target,
+    resolve_sizing_params,
+)
+from cisizer.core._statistics import (
+    percentile,
+    summarize,
+    time_weighted_average,
+)
 from cisizer.core._tokens import (
     PUSH_TOKEN_AUDIENCE,
     PushTokenSigner,
@@ -90,8 +106,10 @@ from cisizer.core._validation import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ENERGY_PROFILES",
     "MAX_NAME_LENGTH",
     "PUSH_TOKEN_AUDIENCE",
+    "CisizerConverter",
     "Confidence",
     "ContainerSizing",
     "ContainerSummary",
@@ -101,6 +119,7 @@ __all__ = [
     "CpuSizingMode",
     "CpuTotal",
     "EnergyEstimate",
+    "EnergyProfile",
     "ExpiredTokenError",
     "Health",
     "Info",
@@ -137,10 +156,13 @@ __all__ = [
     "ValidationError",
     "WrongAudienceError",
     "check_name",
+    "compute_sizing",
     "converter",
+    "estimate_energy",
     "format_cpu",
     "format_datetime",
     "format_memory",
+    "memory_target",
     "parse_cpu",
     "parse_datetime",
     "parse_memory",
@@ -148,7 +170,11 @@ __all__ = [
     "parse_push",
     "parse_push_token_request",
     "parse_quantity",
+    "percentile",
     "qualify_repository",
     "read_token_matches",
+    "resolve_sizing_params",
     "run_figures",
+    "summarize",
+    "time_weighted_average",
 ]

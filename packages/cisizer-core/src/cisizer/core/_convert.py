@@ -10,6 +10,7 @@ through :func:`cisizer.core.parse_push`, which reports every problem.
 
 from __future__ import annotations
 
+import enum
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -91,10 +92,17 @@ class CisizerConverter(cattrs.Converter):
             unstruct_collection_overrides={tuple: list},
             omit_if_default=False,
         )
+        # StrEnum also subclasses str, whose pass-through hook would win.
+        self.register_unstructure_hook(enum.Enum, _enum_value)
+        self.register_unstructure_hook(enum.StrEnum, _enum_value)
         self.register_unstructure_hook(datetime, format_datetime)
         self.register_structure_hook(datetime, _structure_datetime)
         self.register_unstructure_hook(timedelta, timedelta.total_seconds)
         self.register_structure_hook(timedelta, _structure_timedelta)
+
+
+def _enum_value(member: enum.Enum) -> Any:
+    return member.value
 
 
 def _structure_datetime(value: Any, _: type) -> datetime:

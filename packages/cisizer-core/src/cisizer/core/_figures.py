@@ -6,7 +6,7 @@ import attrs
 
 from cisizer.core._models import Summary
 
-__all__ = ["GIB", "RunFigures", "run_figures"]
+__all__ = ["RunFigures", "run_figures"]
 
 GIB = 1024**3
 
