@@ -18,7 +18,7 @@ import httpx
 from cisizer.client import _endpoints as endpoints
 from cisizer.client._endpoints import Call
 from cisizer.client._http import DEFAULT_TIMEOUT, Exchange, Timeout, resolve_settings
-from cisizer.client._pages import Pager, run_key
+from cisizer.client._pages import Pager, override_key, run_key
 from cisizer.client._retry import RetryPolicy
 from cisizer.core import (
     CpuPercentile,
@@ -361,9 +361,26 @@ class Client(_Base):
         key = JobKey(organization, repository, workflow, job)
         return self._send(endpoints.success_failure_stats(key, from_=from_, to=to))
 
-    def list_overrides(self) -> list[StoredOverride]:
-        """Return every sizing override, at every scope."""
-        return self._send(endpoints.list_overrides())
+    def list_overrides(
+        self, *, limit: int | None = None, offset: int | None = None
+    ) -> list[StoredOverride]:
+        """Return one page of the sizing overrides, wider scopes first."""
+        return self._send(endpoints.list_overrides(limit=limit, offset=offset))
+
+    def iter_overrides(
+        self, *, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> Iterator[StoredOverride]:
+        """Yield every sizing override, wider scopes first, page after page."""
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.list_overrides(
+                    limit=limit, offset=offset
+                ),
+                lambda page: page,
+                page_size=page_size,
+                key=override_key,
+            )
+        )
 
     def set_override(
         self,
@@ -662,9 +679,26 @@ class AsyncClient(_Base):
             endpoints.success_failure_stats(key, from_=from_, to=to)
         )
 
-    async def list_overrides(self) -> list[StoredOverride]:
-        """Return every sizing override, at every scope."""
-        return await self._send(endpoints.list_overrides())
+    async def list_overrides(
+        self, *, limit: int | None = None, offset: int | None = None
+    ) -> list[StoredOverride]:
+        """Return one page of the sizing overrides, wider scopes first."""
+        return await self._send(endpoints.list_overrides(limit=limit, offset=offset))
+
+    def iter_overrides(
+        self, *, page_size: int = DEFAULT_PAGE_SIZE
+    ) -> AsyncIterator[StoredOverride]:
+        """Yield every sizing override, wider scopes first, page after page."""
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.list_overrides(
+                    limit=limit, offset=offset
+                ),
+                lambda page: page,
+                page_size=page_size,
+                key=override_key,
+            )
+        )
 
     async def set_override(
         self,

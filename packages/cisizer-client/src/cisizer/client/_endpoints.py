@@ -99,8 +99,15 @@ def _structure(data: Any, target: Any, name: str) -> Any:
 
 def _describe(error: Exception) -> str:
     if isinstance(error, cattrs.BaseValidationError):
-        return "; ".join(cattrs.transform_error(error, path="body"))
+        lines = cattrs.transform_error(error, path="body")
+        return "; ".join(_path_first(line) for line in lines)
     return f"{type(error).__name__}: {error}"
+
+
+def _path_first(line: str) -> str:
+    # cattrs says "message @ path"; core's validation errors say "path: message".
+    message, at, where = line.rpartition(" @ ")
+    return f"{where}: {message}" if at else line
 
 
 def path(*segments: str) -> str:
@@ -322,9 +329,16 @@ def success_failure_stats(
     )
 
 
-def list_overrides() -> Call[list[StoredOverride]]:
-    """``GET /api/v1/sizing/overrides``."""
-    return Call("GET", path("sizing", "overrides"), structured_list(StoredOverride))
+def list_overrides(
+    *, limit: int | None, offset: int | None
+) -> Call[list[StoredOverride]]:
+    """``GET /api/v1/sizing/overrides``, wider scopes first."""
+    return Call(
+        "GET",
+        path("sizing", "overrides"),
+        structured_list(StoredOverride),
+        params=query(limit=limit, offset=offset),
+    )
 
 
 def set_override(

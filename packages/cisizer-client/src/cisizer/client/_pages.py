@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from cisizer.client._endpoints import Call
+from cisizer.core import OverrideScope, Run, StoredOverride
 
-__all__ = ["MAX_PAGE_SIZE", "Pager"]
+__all__ = ["MAX_PAGE_SIZE", "Pager", "override_key", "run_key"]
 
 P = TypeVar("P")
 I = TypeVar("I")  # noqa: E741
@@ -69,6 +70,11 @@ class Pager(Generic[P, I]):
         return [item for item in items if self._key(item) not in seen]
 
 
-def run_key(run: Any) -> Hashable:
+def run_key(run: Run) -> int:
     """Identify a stored run by its id."""
-    return run.id  # type: ignore[no-any-return]
+    return run.id
+
+
+def override_key(stored: StoredOverride) -> OverrideScope:
+    """Identify a stored override by its scope."""
+    return stored.scope

@@ -1,0 +1,99 @@
+"""Iterators that walk paginated lists page after page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from cisizer.client import AuthenticationError
+from cisizer.core import converter
+
+PATH = "/api/v1/metrics/repo/my-org/my-repo/ci.yml/build"
+JOB = ("my-org", "my-repo", "ci.yml", "build")
+
+
+def _page(samples: Any, *ids: int) -> httpx.Response:
+    return httpx.Response(
+        200, json=[converter.unstructure(samples.make_run(i)) for i in ids]
+    )
+
+
+def test_iterator_fetches_until_a_short_page(
+    client: Any, api: respx.MockRouter, samples: Any
+) -> None:
+    """Pages of two, then one: three runs from two requests at offsets 0 and 2."""
+    route = api.get(PATH).mock(side_effect=[_page(samples, 5, 4), _page(samples, 3)])
+
+    runs = list(client.iter_job_metrics(*JOB, page_size=2))
+
+    assert [run.id for run in runs] == [5, 4, 3]
+    offsets = [call.request.url.params["offset"] for call in route.calls]
+    limits = {call.request.url.params["limit"] for call in route.calls}
+    assert offsets == ["0", "2"]
+    assert limits == {"2"}
+
+
+def test_iterator_stops_at_an_empty_page(
+    client: Any, api: respx.MockRouter, samples: Any
+) -> None:
+    """A last page that is exactly full is followed by one empty page."""
+    route = api.get(PATH).mock(
+        side_effect=[_page(samples, 4, 3), _page(samples, 2, 1), _page(samples)]
+    )
+
+    runs = list(client.iter_job_metrics(*JOB, page_size=2))
+
+    assert [run.id for run in runs] == [4, 3, 2, 1]
+    assert route.call_count == 3
+
+
+def test_iterator_is_lazy(client: Any, api: respx.MockRouter, samples: Any) -> None:
+    """Taking the first run fetches only the first page."""
+    route = api.get(PATH).mock(side_effect=[_page(samples, 4, 3), _page(samples, 2)])
+
+    first = next(iter(client.iter_job_metrics(*JOB, page_size=2)))
+
+    assert first.id == 4
+    assert route.call_count == 1
+
+
+def test_iterator_skips_a_run_pushed_onto_the_next_page(
+    client: Any, api: respx.MockRouter, samples: Any
+) -> None:
+    """A newer run arriving between pages does not make a run appear twice."""
+    route = api.get(PATH).mock(
+        side_effect=[_page(samples, 5, 4), _page(samples, 4, 3), _page(samples)]
+    )
+
+    runs = list(client.iter_job_metrics(*JOB, page_size=2))
+
+    assert [run.id for run in runs] == [5, 4, 3]
+    assert route.call_count == 3
+
+
+def test_iterator_raises_the_error_of_a_failing_page(
+    make_client: Callable[..., Any], api: respx.MockRouter, samples: Any
+) -> None:
+    """An error on page two surfaces after the runs of page one."""
+    api.get(PATH).mock(
+        side_effect=[_page(samples, 2, 1), httpx.Response(401, json={"title": "No"})]
+    )
+    runs = iter(make_client().iter_job_metrics(*JOB, page_size=2))
+    seen = [next(runs).id, next(runs).id]
+
+    with pytest.raises(AuthenticationError):
+        next(runs)
+    assert seen == [2, 1]
+
+
+@pytest.mark.parametrize("page_size", [0, 1001])
+def test_page_size_outside_the_receivers_range_is_refused(
+    client: Any, page_size: int
+) -> None:
+    """The receiver answers at most 1000 rows, so larger pages are refused."""
+    with pytest.raises(ValueError, match="page_size"):
+        list(client.iter_debug_metrics(page_size=page_size))
