@@ -130,7 +130,9 @@ def start_server(app: Any) -> tuple[WSGIServer, str]:
     server = make_server(
         "127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler
     )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     return server, f"http://127.0.0.1:{server.server_port}"
 

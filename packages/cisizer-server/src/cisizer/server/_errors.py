@@ -126,9 +126,6 @@ def _on_request_error(
     _problem(resp, ex.status, ex.title, str(ex) or None)
     if isinstance(ex, AuthenticationError):
         resp.set_header("WWW-Authenticate", "Bearer")
-    if isinstance(ex, PayloadTooLargeError):
-        # The rest of the body was never read, so the connection cannot be reused.
-        resp.set_header("Connection", "close")
 
 
 def _on_validation_error(

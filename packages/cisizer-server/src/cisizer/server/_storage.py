@@ -192,11 +192,13 @@ def insert_run(
         _insert(engine, runs)
         .values(values)
         .on_conflict_do_nothing(index_elements=list(NATURAL_KEY))
+        .returning(runs.c.id)
     )
     key = sa.and_(*(runs.c[name] == values[name] for name in NATURAL_KEY))
 
     with engine.begin() as connection:
-        created = connection.execute(statement).rowcount == 1
+        # RETURNING yields a row only when this statement inserted one.
+        created = connection.execute(statement).first() is not None
         row = connection.execute(sa.select(runs).where(key)).one()
     return _run_from_row(row), created
 
@@ -376,11 +378,12 @@ def put_override(
         _insert(engine, overrides)
         .values(values)
         .on_conflict_do_nothing(index_elements=list(scope_values))
+        .returning(overrides.c.id)
     )
     key = sa.and_(*(overrides.c[name] == value for name, value in scope_values.items()))
 
     with engine.begin() as connection:
-        created = connection.execute(insert).rowcount == 1
+        created = connection.execute(insert).first() is not None
         if not created:
             connection.execute(sa.update(overrides).where(key).values(values))
         row = connection.execute(sa.select(overrides).where(key)).one()
