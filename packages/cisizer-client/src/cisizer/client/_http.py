@@ -80,7 +80,7 @@ def redact_url(url: httpx.URL | str) -> str:
     params = [
         (
             name,
-            "***"
+            "redacted"
             if any(word in name.lower() for word in _SECRET_QUERY_WORDS)
             else value,
         )
