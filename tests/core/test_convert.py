@@ -71,7 +71,15 @@ def test_parse_datetime(text: str, value: datetime) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["2026-02-06T14:30:02", "2026-02-06", "yesterday", "2026-02-30T00:00:00Z", "", 5],
+    [
+        "2026-02-06T14:30:02",
+        "2026-02-06",
+        "yesterday",
+        "2026-02-30T00:00:00Z",
+        "9999-12-31T23:59:59-01:00",
+        "",
+        5,
+    ],
 )
 def test_parse_datetime_rejects(text: object) -> None:
     """Text without a zone, impossible dates and non-strings are refused."""

@@ -157,7 +157,13 @@ def test_memory_round_trip(n_bytes: int) -> None:
 )
 def test_parse_any_decimal_with_suffix(number: Decimal, suffix: str) -> None:
     """A decimal number with any suffix parses to that number times the unit."""
-    units = {"": 1, "m": Decimal("0.001"), "k": 1000, "M": 10**6, "Ki": 1024}
-    units.update({"Mi": MI, "Gi": GI})
+    units: dict[str, Decimal | int] = {
+        "": 1,
+        "m": Decimal("0.001"),
+        "k": 1000,
+        "M": 10**6,
+        "Ki": 1024,
+    }
+    units.update({"Mi": Decimal(MI), "Gi": Decimal(GI)})
 
     assert parse_quantity(f"{number}{suffix}") == number * units[suffix]

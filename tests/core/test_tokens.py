@@ -156,7 +156,7 @@ def test_malformed(token: str) -> None:
 
 def test_other_algorithm_is_a_bad_signature() -> None:
     """An unsigned ('none') token is refused as not signed by our keys."""
-    token = jwt.encode({"org": "my-org"}, None, algorithm="none")
+    token = jwt.encode({"org": "my-org"}, None, algorithm="none")  # type: ignore[arg-type]
 
     with pytest.raises(InvalidSignatureError):
         PushTokenSigner([KEY]).verify(token, now=NOW)

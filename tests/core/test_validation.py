@@ -320,3 +320,15 @@ def test_parse_override_problems() -> None:
         "max_memory: '-1Gi' must not be negative",
         "min_cpu: must not be greater than max_cpu",
     ]
+
+
+def test_parse_push_caps_huge_numbers(push_body: dict[str, Any]) -> None:
+    """Numbers beyond any real run are refused so stored sums cannot overflow."""
+    container = push_body["payload"]["containers"][0]
+    container["memory_bytes"]["peak"] = 1e300
+    container["limits"]["memory_bytes"] = 2**63
+
+    assert problems_of(push_body) == [
+        "payload.containers[0].memory_bytes.peak: must be <= 1e+15",
+        "payload.containers[0].limits.memory_bytes: must be <= 9007199254740992",
+    ]

@@ -78,9 +78,9 @@ def parse_datetime(text: object, path: str = "") -> datetime:
         parsed = datetime.fromisoformat(
             f"{match['date']}T{match['time']}.{fraction}{zone}"
         )
-    except ValueError:
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ValidationError.single(path, "is not a real date and time") from None
-    return parsed.astimezone(UTC)
 
 
 class CisizerConverter(cattrs.Converter):

@@ -44,10 +44,17 @@ __all__ = [
 
 MAX_NAME_LENGTH = 255
 _MAX_INT32 = 2**31 - 1
-_MAX_INT64 = 2**63 - 1
+# Ceilings far above any real run keep sums of a run's figures inside the
+# 64-bit integers and doubles a database stores.
+_MAX_BYTES = 2**53
+_MAX_NUMBER = 1e15
 
 _E = TypeVar("_E", bound=StrEnum)
 _T = TypeVar("_T")
+
+
+def _bound(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def _join(path: str, key: str) -> str:
@@ -183,15 +190,15 @@ class _Checker:
             self.fail(path, "must be an integer")
             return None
         if raw < minimum:
-            self.fail(path, f"must be >= {minimum:g}")
+            self.fail(path, f"must be >= {_bound(minimum)}")
             return None
         if maximum is not None and raw > maximum:
-            self.fail(path, f"must be <= {maximum:g}")
+            self.fail(path, f"must be <= {_bound(maximum)}")
             return None
         return raw
 
     def float_(self, raw: object, path: str) -> float | None:
-        number = self.number(raw, path)
+        number = self.number(raw, path, maximum=_MAX_NUMBER)
         return None if number is None else float(number)
 
     def count(self, raw: object, path: str) -> int | None:
@@ -199,7 +206,7 @@ class _Checker:
         return None if number is None else int(number)
 
     def bytes_(self, raw: object, path: str) -> int | None:
-        number = self.number(raw, path, integer=True, maximum=_MAX_INT64)
+        number = self.number(raw, path, integer=True, maximum=_MAX_BYTES)
         return None if number is None else int(number)
 
     def time(self, raw: object, path: str) -> datetime | None:
