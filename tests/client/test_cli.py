@@ -1,0 +1,370 @@
+"""The cisizer command line against a mocked receiver."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import click
+import httpx
+import pytest
+import respx
+from click.testing import CliRunner, Result
+
+from cisizer.client._cli import EXIT_CODES, main
+from cisizer.core import MemoryQoS, Override, converter
+
+BASE_URL = "http://cisizer.test"
+TOKEN = "cli-read-token"
+SIZING_PATH = "/api/v1/sizing/repo/my-org/my-repo/ci.yml/build"
+JOB = ["my-org", "my-repo", "ci.yml", "build"]
+
+
+def run_cli(*args: str, env: dict[str, str | None] | None = None) -> Result:
+    """Run ``cisizer ARGS`` with the mocked receiver in the environment."""
+    environment: dict[str, str | None] = {
+        "CISIZER_URL": BASE_URL,
+        "CISIZER_READ_TOKEN": TOKEN,
+    }
+    environment.update(env or {})
+    return CliRunner().invoke(main, list(args), env=environment)
+
+
+@pytest.fixture
+def cli_api() -> Iterator[respx.MockRouter]:
+    """The mocked receiver the command line talks to."""
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as router:
+        yield router
+
+
+def test_sizing_prints_a_table(cli_api: respx.MockRouter, samples: Any) -> None:
+    """The sizing table shows each container, the total and how it was made."""
+    route = cli_api.get(SIZING_PATH).respond(json=converter.unstructure(samples.sizing))
+
+    result = run_cli("sizing", *JOB, "--runs", "10", "--cpu-percentile", "p99")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == [
+        "CONTAINER", "CPU", "REQUEST", "CPU", "LIMIT", "MEMORY", "REQUEST",
+        "MEMORY", "LIMIT",
+    ]  # fmt: skip
+    assert lines[1].split() == ["runner", "960m", "1", "(advice)", "1Gi", "1Gi"]
+    assert lines[2].split() == ["total", "960m", "1", "1Gi", "1Gi"]
+    assert "5 run(s) analysed, confidence medium" in result.stdout
+    assert "overrides: org" in result.stdout
+    request = route.calls.last.request
+    assert dict(request.url.params) == {"runs": "10", "cpu_percentile": "p99"}
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
+def test_sizing_json_is_the_receivers_answer(
+    cli_api: respx.MockRouter, samples: Any
+) -> None:
+    """--json prints the sizing exactly as the receiver sent it."""
+    answer = converter.unstructure(samples.sizing)
+    cli_api.get(SIZING_PATH).respond(json=answer)
+
+    result = run_cli("sizing", *JOB, "--json")
+
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == answer
+
+
+def test_url_and_token_options_beat_the_environment(cli_api: respx.MockRouter) -> None:
+    """--url and --token are used over CISIZER_URL and CISIZER_READ_TOKEN."""
+    with respx.mock() as router:
+        route = router.get("http://other.test/health").respond(json={"status": "ok"})
+        router.get("http://other.test/api/v1/info").respond(
+            json={
+                "version": "0.1.0",
+                "auth_mode": "none",
+                "ci_provider": None,
+                "forgejo_base_url": None,
+                "logout_url": None,
+            }
+        )
+        result = run_cli("info", "--url", "http://other.test", "--token", "flag-token")
+
+    assert result.exit_code == 0, result.output
+    assert route.calls.last.request.headers["Authorization"] == "Bearer flag-token"
+    assert "auth mode" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (404, 3),
+        (401, 4),
+        (403, 4),
+        (400, 5),
+        (413, 5),
+        (422, 5),
+        (500, 6),
+        (503, 6),
+        (409, 1),
+    ],
+)
+def test_error_answers_have_distinct_exit_codes(
+    cli_api: respx.MockRouter, status: int, code: int
+) -> None:
+    """Not found, auth, invalid and server errors each exit with their own code."""
+    cli_api.get(SIZING_PATH).respond(
+        status, json={"title": "Problem", "status": status, "detail": "no runs yet"}
+    )
+
+    result = run_cli("sizing", *JOB)
+
+    assert result.exit_code == code
+    assert result.stdout == ""
+    assert "cisizer: error: " in result.stderr
+    assert "no runs yet" in result.stderr
+
+
+def test_an_unreachable_receiver_exits_7(cli_api: respx.MockRouter) -> None:
+    """A refused connection, after the retries, exits with the transport code."""
+    route = cli_api.get(SIZING_PATH).mock(side_effect=httpx.ConnectError("refused"))
+
+    result = run_cli("sizing", *JOB)
+
+    assert result.exit_code == 7
+    assert route.call_count == 4
+    assert "ConnectError" in result.stderr
+
+
+def test_an_unexpected_body_exits_6(cli_api: respx.MockRouter) -> None:
+    """A 200 that is not a sizing is the receiver's fault: exit 6."""
+    cli_api.get(SIZING_PATH).respond(json={"containers": "many"})
+
+    result = run_cli("sizing", *JOB)
+
+    assert result.exit_code == 6
+    assert "body is not a Sizing" in result.stderr
+
+
+def test_no_url_is_a_usage_error() -> None:
+    """Without --url or CISIZER_URL the command exits 2 and says why."""
+    result = run_cli("overrides", "list", env={"CISIZER_URL": None})
+
+    assert result.exit_code == 2
+    assert "no receiver URL" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sizing", "my-org", "my-repo", "ci.yml"],
+        ["sizing", *JOB, "--runs", "0"],
+        ["sizing", *JOB, "--cpu-percentile", "p42"],
+        ["metrics", "job", *JOB, "--from", "yesterday"],
+        ["overrides", "set", "my-org"],
+        ["overrides", "delete", "a", "b", "c", "d", "e"],
+    ],
+)
+def test_bad_command_lines_exit_2(args: list[str]) -> None:
+    """Missing arguments and bad values are usage errors, exit 2, no request."""
+    with respx.mock() as router:
+        result = run_cli(*args)
+
+    assert result.exit_code == 2
+    assert router.calls.call_count == 0
+
+
+def test_token_prints_only_the_token(cli_api: respx.MockRouter, samples: Any) -> None:
+    """cisizer token prints the token alone on stdout, for $(…) in scripts."""
+    route = cli_api.post("/api/v1/token").respond(
+        json=converter.unstructure(samples.push_token)
+    )
+
+    result = run_cli("token", *JOB)
+
+    assert result.exit_code == 0
+    assert result.stdout == "eyJ.push.token\n"
+    assert "expires at 2026-02-06T16:30:00+00:00" in result.stderr
+    assert json.loads(route.calls.last.request.content) == {
+        "organization": "my-org",
+        "repository": "my-repo",
+        "workflow": "ci.yml",
+        "job": "build",
+    }
+
+
+def test_metrics_job_lists_runs(cli_api: respx.MockRouter, samples: Any) -> None:
+    """cisizer metrics job shows one line per run with its peaks."""
+    route = cli_api.get("/api/v1/metrics/repo/my-org/my-repo/ci.yml/build").respond(
+        json=[
+            converter.unstructure(samples.make_run(2)),
+            converter.unstructure(samples.run),
+        ]
+    )
+
+    result = run_cli(
+        "metrics", "job", *JOB, "--from", "2026-02-01", "--to", "2026-02-07T00:00:00Z",
+        "--limit", "2",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[1].split() == [
+        "2", "my-org/my-repo/ci.yml/build", "run-2#1", "success", "runner-7",
+        "2026-02-06T14:30:22Z", "20.0s", "2.01", "17.7Mi",
+    ]  # fmt: skip
+    assert len(lines) == 3
+    assert dict(route.calls.last.request.url.params) == {
+        "from": "2026-02-01T00:00:00Z",
+        "to": "2026-02-07T00:00:00Z",
+        "limit": "2",
+    }
+
+
+def test_metrics_job_all_walks_every_page(
+    cli_api: respx.MockRouter, samples: Any
+) -> None:
+    """--all fetches page after page and prints every run as JSON."""
+    pages = [[samples.make_run(3), samples.make_run(2)], [samples.make_run(1)]]
+    route = cli_api.get("/api/v1/metrics/repo/my-org/my-repo/ci.yml/build").mock(
+        side_effect=[httpx.Response(200, json=converter.unstructure(p)) for p in pages]
+    )
+
+    result = run_cli("metrics", "job", *JOB, "--all", "--limit", "2", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert [run["id"] for run in json.loads(result.stdout)] == [3, 2, 1]
+    assert route.call_count == 2
+
+
+def test_metrics_runner_lists_runs(cli_api: respx.MockRouter, samples: Any) -> None:
+    """cisizer metrics runner queries the runner's runs."""
+    route = cli_api.get("/api/v1/metrics/runner/runner-7").respond(
+        json=[converter.unstructure(samples.run)]
+    )
+
+    result = run_cli("metrics", "runner", "runner-7", "--json")
+
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == [converter.unstructure(samples.run)]
+    assert route.call_count == 1
+
+
+def test_metrics_energy_prints_the_figures(
+    cli_api: respx.MockRouter, samples: Any
+) -> None:
+    """cisizer metrics energy shows watt-hours and grams of CO2e."""
+    cli_api.get("/api/v1/energy/repo/my-org/my-repo/ci.yml/build").respond(
+        json=converter.unstructure(samples.energy)
+    )
+
+    result = run_cli("metrics", "energy", *JOB)
+
+    assert result.exit_code == 0
+    assert "energy (Wh)           1.60" in result.stdout
+    assert "carbon (gCO2e)        0.90" in result.stdout
+
+
+def test_metrics_stats_prints_counts_and_rate(
+    cli_api: respx.MockRouter, samples: Any
+) -> None:
+    """cisizer metrics stats shows runs per status and the success rate."""
+    cli_api.get(
+        "/api/v1/success-failure-stats/repo/my-org/my-repo/ci.yml/build"
+    ).respond(json=converter.unstructure(samples.stats))
+
+    result = run_cli("metrics", "stats", *JOB)
+
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[1].split() == ["success", "3", "75.0%"]
+    assert lines[2].split() == ["failure", "1", "25.0%"]
+    assert lines[-1] == "4 run(s), success rate 75.0%"
+
+
+def test_overrides_list(cli_api: respx.MockRouter, samples: Any) -> None:
+    """cisizer overrides list shows each scope and its settings."""
+    cli_api.get("/api/v1/sizing/overrides").respond(
+        json=[converter.unstructure(samples.stored_override)]
+    )
+
+    result = run_cli("overrides", "list")
+
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[1].split()[:5] == [
+        "repo",
+        "my-org/my-org/my-repo",
+        "runs=10,",
+        "cpu_sizing_mode=enforce,",
+        "max_memory=8Gi",
+    ]
+
+
+def test_overrides_set_sends_the_settings(
+    cli_api: respx.MockRouter, samples: Any
+) -> None:
+    """cisizer overrides set PUTs only the settings given, at the scope named."""
+    route = cli_api.put("/api/v1/sizing/overrides/my-org/my-repo/ci.yml").respond(
+        json=converter.unstructure(samples.stored_override)
+    )
+
+    result = run_cli(
+        "overrides", "set", "my-org", "my-repo", "ci.yml",
+        "--runs", "10", "--buffer", "30", "--memory-qos", "burstable",
+        "--max-memory", "8Gi",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    expected = Override(
+        runs=10, buffer_percent=30, memory_qos=MemoryQoS.BURSTABLE, max_memory="8Gi"
+    )
+    body = json.loads(route.calls.last.request.content)
+    assert body == converter.unstructure(expected)
+    assert result.stdout == "override set at repo scope\n"
+
+
+def test_overrides_delete(cli_api: respx.MockRouter) -> None:
+    """cisizer overrides delete removes the override at the scope named."""
+    route = cli_api.delete("/api/v1/sizing/overrides/my-org").respond(204)
+
+    result = run_cli("overrides", "delete", "my-org")
+
+    assert result.exit_code == 0
+    assert route.call_count == 1
+    assert result.stdout == "override deleted: my-org\n"
+
+
+def test_overrides_delete_of_a_missing_override_exits_3(
+    cli_api: respx.MockRouter,
+) -> None:
+    """Deleting an override that does not exist is not found: exit 3."""
+    cli_api.delete("/api/v1/sizing/overrides/my-org").respond(
+        404, json={"title": "Not found", "detail": "no override at org scope"}
+    )
+
+    result = run_cli("overrides", "delete", "my-org")
+
+    assert result.exit_code == 3
+
+
+def _commands(
+    group: click.Group, prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
+    yield prefix
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
+@pytest.mark.parametrize("command", list(_commands(main)), ids=" ".join)
+def test_every_command_has_help(command: tuple[str, ...]) -> None:
+    """--help works on every command and group, and lists the exit codes."""
+    result = run_cli(*command, "--help")
+
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Usage: ")
+    assert "3  not found" in result.stdout
+
+
+def test_exit_codes_are_distinct() -> None:
+    """Each documented exit code has one meaning."""
+    assert sorted(EXIT_CODES) == list(range(8))
