@@ -101,3 +101,10 @@ def typecheck(session: nox.Session) -> None:
         "packages/cisizer-agent/src/cisizer",
         "packages/cisizer-server/src/cisizer",
     )
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Run the main job: a receiver on SQLite, the agent on real work, a sizing."""
+    _install_packages(session, ("core", "client", "agent", "server"))
+    session.run("python", "scripts/demo.py")

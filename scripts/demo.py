@@ -1,0 +1,142 @@
+"""Run CI Sizer's main job end to end on this machine.
+
+Starts a receiver on an embedded SQLite file, asks it for a push token,
+runs a real workload three times under ``cisizer-agent run`` (each run
+pushes one summary), then prints the sizing the receiver recommends for
+the next run of that job.  Everything lives in a temporary directory and
+the receiver is stopped at the end.
+
+Run it with ``nox -s demo``, or directly once the four distributions are
+installed: ``python scripts/demo.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ORG, REPO, WORKFLOW, JOB = "demo-org", "demo-repo", "demo.yml", "build"
+RUNS = 3
+
+# Real work for the agent to measure: hash a growing buffer on one core,
+# holding about 160 MiB at the peak, for about three seconds.
+WORKLOAD = """
+import hashlib, time
+chunks = []
+deadline = time.monotonic() + 3.0
+while time.monotonic() < deadline:
+    if len(chunks) < 160:
+        chunks.append(bytearray(1024 * 1024))
+    hashlib.sha256(bytes(chunks[-1])).hexdigest()
+print(f"workload held {len(chunks)} MiB")
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _command(name: str) -> str:
+    # Prefer the scripts installed beside this interpreter (a nox venv).
+    beside = Path(sys.executable).with_name(name)
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if found is None:
+        sys.exit(f"demo: {name} is not installed; run `nox -s demo`")
+    return found
+
+
+def _wait_until_healthy(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit("demo: the receiver exited during start-up")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    sys.exit("demo: the receiver did not answer /health within 30 s")
+
+
+def main() -> int:
+    """Start a receiver, measure three runs of a workload, print the sizing."""
+    workdir = Path(tempfile.mkdtemp(prefix="cisizer-demo-"))
+    url = f"http://127.0.0.1:{_free_port()}"
+    env = {
+        **os.environ,
+        "CISIZER_URL": url,
+        "CISIZER_READ_TOKEN": secrets.token_urlsafe(24),
+        "CISIZER_HMAC_KEY": secrets.token_urlsafe(48),
+        "CISIZER_DB_URL": f"sqlite:///{workdir / 'cisizer.db'}",
+        "CISIZER_BIND": url.removeprefix("http://"),
+        "CISIZER_WORKERS": "1",
+        "CISIZER_SPOOL_DIR": str(workdir / "spool"),
+    }
+    print(f"demo: receiver on {url}, data in {workdir}", flush=True)
+    server = subprocess.Popen(
+        [_command("cisizer-server"), "serve", "--log-level", "warning"], env=env
+    )
+    try:
+        _wait_until_healthy(url, server)
+        token = subprocess.run(
+            [_command("cisizer"), "token", ORG, REPO, WORKFLOW, JOB],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        env["CISIZER_PUSH_TOKEN"] = token
+        for run in range(1, RUNS + 1):
+            print(f"demo: run {run} of {RUNS} under cisizer-agent", flush=True)
+            subprocess.run(
+                [
+                    _command("cisizer-agent"),
+                    "run",
+                    "--organization",
+                    ORG,
+                    "--repository",
+                    REPO,
+                    "--workflow",
+                    WORKFLOW,
+                    "--job",
+                    JOB,
+                    "--run-id",
+                    f"demo-{run}",
+                    "--runner",
+                    socket.gethostname(),
+                    "--interval",
+                    "0.25",
+                    "--no-docker",
+                    "--",
+                    sys.executable,
+                    "-c",
+                    WORKLOAD,
+                ],
+                env=env,
+                check=True,
+            )
+        print("demo: sizing for the next run", flush=True)
+        return subprocess.run(
+            [_command("cisizer"), "sizing", ORG, REPO, WORKFLOW, JOB], env=env
+        ).returncode
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
