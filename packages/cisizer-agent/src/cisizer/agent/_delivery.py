@@ -116,11 +116,12 @@ def _send(
         return Delivery(path, Outcome.REJECTED, f"malformed summary: {err}")
 
     attempt = 0
+    last_error = "push timeout reached before the first attempt"
     with httpx.Client() as http:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0.05:
-                return Delivery(path, Outcome.POSTPONED, "push timeout reached")
+                return Delivery(path, Outcome.POSTPONED, last_error)
             client = Client(
                 url,
                 tokens[0],
@@ -143,6 +144,7 @@ def _send(
                 if not _retryable(err):
                     _log.error("the receiver rejected %s: %s", path.name, err)
                     return Delivery(path, Outcome.REJECTED, str(err), status)
+                last_error = f"push timeout reached; last error: {err}"
                 delay = _jitter.uniform(
                     0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt)
                 )

@@ -137,6 +137,8 @@ class DockerContainer:
 
     def counters(self) -> Counters:
         """Return the peak, throttled time and OOM kill seen in the last stats."""
+        if not self._last:
+            self.sample()
         stats = self._last
         peak = _number(stats, "memory_stats", "max_usage")
         oom = None

@@ -61,6 +61,7 @@ class Series:
         self.end_counters = Counters()
         self.limits = Limits()
         self.failures = 0
+        self.begun = False
 
     def add(self, now: float, cpu_ns: int, memory: int) -> None:
         """Record one reading taken at monotonic time ``now``."""
@@ -129,13 +130,17 @@ class Sampler:
                 "two containers are named %s; keeping the first", container.name
             )
             return
-        series = Series(container)
+        self.series[container.name] = Series(container)
+
+    def _begin(self, series: Series) -> None:
+        # Read right after the first sample, so that a Docker container's
+        # counters come from that same stats answer.
+        series.begun = True
         try:
-            series.start_counters = container.counters()
-            series.limits = container.limits()
+            series.start_counters = series.container.counters()
+            series.limits = series.container.limits()
         except (SourceError, OSError) as err:
-            _log.warning("cannot read counters of %s: %s", container.name, err)
-        self.series[container.name] = series
+            _log.warning("cannot read counters of %s: %s", series.container.name, err)
 
     def _warn(self, series: Series, err: Exception) -> None:
         series.failures += 1
@@ -170,6 +175,8 @@ class Sampler:
                     self._warn(series, err)
                     continue
                 series.add(now, cpu_ns, memory)
+                if not series.begun:
+                    self._begin(series)
                 read_any = True
             self._sample_system()
             if self.processes is not None:

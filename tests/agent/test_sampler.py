@@ -1,0 +1,141 @@
+"""The sampler's summary from a fake cgroup whose files change between samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cisizer.agent import Sampler, SourceError
+from cisizer.agent._cgroup import CgroupV2Container, Counters, Limits
+from cisizer.core import Limits as WireLimits
+
+from .test_cgroup import MiB, v2_tree
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def set_values(directory: Path, *, usage_s: float, memory: int, oom: int = 1) -> None:
+    (directory / "cpu.stat").write_text(
+        f"usage_usec {int(usage_s * 1e6)}\nnr_throttled 1\nthrottled_usec 1500000\n"
+    )
+    (directory / "memory.current").write_text(f"{memory}\n")
+    (directory / "memory.events").write_text(f"oom 0\noom_kill {oom}\n")
+
+
+def test_summary_from_changing_fake_cgroup(tmp_path: Path) -> None:
+    """CPU rates, working-set statistics, OOM delta and limits come out exact."""
+    directory = v2_tree(tmp_path / "job", **{"memory.stat": "inactive_file 0"})
+    clock = Clock()
+    # usage in CPU seconds and memory per sample; one sample per second.
+    steps = [(10.0, 100), (10.5, 200), (12.5, 300), (13.0, 200)]
+    set_values(directory, usage_s=steps[0][0], memory=steps[0][1] * MiB)
+    sampler = Sampler(
+        [CgroupV2Container("runner", str(directory))], system_cpu=None, clock=clock
+    )
+
+    sampler.start()
+    for usage, memory in steps[1:-1]:
+        clock.now += 1
+        set_values(directory, usage_s=usage, memory=memory * MiB)
+        sampler.tick()
+    clock.now += 1
+    set_values(directory, usage_s=steps[-1][0], memory=steps[-1][1] * MiB, oom=3)
+    (directory / "memory.peak").write_text(f"{350 * MiB}\n")
+    sampler.finish()
+    summary = sampler.summary()
+
+    (runner,) = summary.containers
+    assert summary.sample_count == 4
+    assert summary.duration_seconds == 3.0
+    assert runner.cpu_cores.peak == 2.0
+    assert runner.cpu_cores.avg == 1.0
+    assert runner.cpu_cores.p50 == 0.5
+    assert runner.memory_bytes.peak == 350 * MiB
+    assert runner.memory_bytes.avg == 200 * MiB
+    assert runner.oom_kills == 2
+    assert runner.cpu_throttled_seconds == 0.0
+    assert runner.limits == WireLimits(cpu_cores=2.0, memory_bytes=1024 * MiB)
+
+
+def test_kernel_peak_from_before_the_job_is_ignored(tmp_path: Path) -> None:
+    """A memory.peak that did not rise during the job is not the job's peak."""
+    directory = v2_tree(tmp_path / "job", **{"memory.stat": "inactive_file 0"})
+    (directory / "memory.peak").write_text(f"{900 * MiB}\n")
+    clock = Clock()
+    set_values(directory, usage_s=1.0, memory=100 * MiB)
+    sampler = Sampler(
+        [CgroupV2Container("runner", str(directory))], system_cpu=None, clock=clock
+    )
+
+    sampler.start()
+    clock.now += 1
+    sampler.finish()
+
+    assert sampler.summary().containers[0].memory_bytes.peak == 100 * MiB
+
+
+class Flaky:
+    """A container whose second read fails."""
+
+    name = "flaky"
+    source = "test"
+    match_path = "/flaky"
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def sample(self) -> tuple[int, int]:
+        self.reads += 1
+        if self.reads == 2:
+            raise SourceError("file vanished")
+        return self.reads * 1_000_000_000, 10 * MiB
+
+    def counters(self) -> Counters:
+        return Counters()
+
+    def limits(self) -> Limits:
+        return Limits()
+
+
+def test_failing_read_is_skipped_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A sample that cannot be read is skipped and logged; the rest still counts."""
+    clock = Clock()
+    sampler = Sampler([Flaky()], system_cpu=None, clock=clock)
+
+    sampler.start()
+    for _ in range(2):
+        clock.now += 1
+        sampler.tick()
+    sampler.finish()
+    summary = sampler.summary()
+
+    assert sampler.sample_count == 3
+    assert summary.containers[0].cpu_cores.peak == 1.0
+    assert summary.containers[0].limits is None
+    assert "skipped a sample of flaky (test): file vanished" in caplog.text
+
+
+def test_system_cpu_percent_from_jiffies() -> None:
+    """cpu_total_percent is busy over total jiffies between samples."""
+    readings = iter([(100, 1000), (150, 1100), (250, 1200)])
+    clock = Clock()
+    sampler = Sampler([Flaky()], system_cpu=lambda: next(readings), clock=clock)
+
+    sampler.start()
+    clock.now += 1
+    sampler.tick()
+    clock.now += 1
+    sampler.finish()
+    stats = sampler.summary().cpu_total_percent
+
+    assert stats is not None
+    assert (stats.peak, stats.avg, stats.p50) == (100.0, 75.0, 75.0)
