@@ -398,7 +398,9 @@ def test_base_url_with_a_path_prefix_is_kept(make_client: Callable[..., Any]) ->
     assert route.call_count == 1
 
 
-@pytest.mark.parametrize("url", [None, "", "ftp://cisizer.test", "cisizer.test"])
+@pytest.mark.parametrize(
+    "url", [None, "", "ftp://cisizer.test", "cisizer.test", "http://[::1"]
+)
 def test_a_missing_or_bad_url_is_a_configuration_error(
     make_client: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, url: str | None
 ) -> None:

@@ -62,7 +62,10 @@ def resolve_settings(base_url: str | None, token: str | None) -> tuple[str, str 
             f"no receiver URL: pass base_url or set {URL_VARIABLE}"
         )
 
-    parsed = httpx.URL(url)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:
+        raise ConfigurationError(f"receiver URL is not a URL: {error}") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ConfigurationError(
             "receiver URL must be http:// or https:// with a host, "
