@@ -82,7 +82,9 @@ class FakeReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, args=(0.05,), daemon=True
+        )
 
     @property
     def statuses(self) -> list[int]:
@@ -109,3 +111,28 @@ def identity_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name, value in IDENTITY_ENV.items():
         monkeypatch.setenv(name, value)
     return dict(IDENTITY_ENV)
+
+
+def make_push(run_id: str = "42") -> dict[str, Any]:
+    """Return the JSON body of a small, valid push."""
+    from datetime import UTC, datetime
+
+    from cisizer.agent import Identity, build_push
+    from cisizer.core import ContainerSummary, Stats, Summary
+
+    summary = Summary(
+        start_time=datetime(2026, 2, 6, 14, 30, 2, tzinfo=UTC),
+        end_time=datetime(2026, 2, 6, 14, 30, 22, tzinfo=UTC),
+        duration_seconds=20.0,
+        sample_count=21,
+        containers=(
+            ContainerSummary(
+                name="runner",
+                cpu_cores=Stats(peak=1.5, avg=1.0),
+                memory_bytes=Stats(peak=1048576.0, avg=524288.0),
+            ),
+        ),
+        interval_seconds=1.0,
+    )
+    identity = Identity("acme", "acme/widgets", "ci.yml", "build", run_id)
+    return build_push(identity, "success", summary)

@@ -69,7 +69,9 @@ class RecordedEngine:
                 self.wfile.write(body)
 
         self.server = Engine(str(socket_path), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, args=(0.05,), daemon=True
+        )
 
 
 @pytest.fixture

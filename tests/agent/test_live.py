@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(
 def test_sampling_sees_known_cpu_and_memory(tmp_path: Path) -> None:
     """The own cgroup and the workload process show the CPU and memory it used."""
     settings = Settings(
-        interval=0.2, docker=False, top_processes=5, spool_dir=tmp_path / "spool"
+        interval=0.2, docker=False, top_processes=50, spool_dir=tmp_path / "spool"
     )
     sampler = build_sampler(settings)
     stop = threading.Event()
@@ -72,6 +72,6 @@ def test_sampling_sees_known_cpu_and_memory(tmp_path: Path) -> None:
     assert 0 < workload.avg_cpu_percent <= workload.peak_cpu_percent
     assert elapsed >= 1.5
     listed = summary.processes or ()
-    assert 1 <= len(listed) <= 5
+    assert 1 <= len(listed) <= 50
     assert any(p.peak_memory_bytes >= 200 * MiB for p in listed)
     assert sampler.container_of(workload.cgroup_path) == "runner"

@@ -1,0 +1,260 @@
+"""The cisizer-agent command line, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import IDENTITY_ENV, FakeReceiver
+
+AGENT = [sys.executable, "-m", "cisizer.agent"]
+
+
+def agent_env(
+    tmp_path: Path, receiver: FakeReceiver | None, **extra: str
+) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GITHUB_", "CI_", "GITLAB_", "CISIZER_", "RUNNER_"))
+    }
+    env.update(IDENTITY_ENV)
+    env.update(
+        CISIZER_SPOOL_DIR=str(tmp_path / "spool"),
+        CISIZER_STATE_DIR=str(tmp_path / "state"),
+        CISIZER_DOCKER="false",
+        CISIZER_TOP_PROCESSES="3",
+        CISIZER_INTERVAL="0.2",
+        CISIZER_PUSH_TIMEOUT="5",
+        CISIZER_PUSH_TOKEN="push-token",
+        CISIZER_URL=receiver.url if receiver else "http://127.0.0.1:9",
+    )
+    env.update(extra)
+    return env
+
+
+def run_agent(
+    args: list[str], env: dict[str, str], timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*AGENT, *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.parametrize(("code", "status"), [(0, "success"), (3, "failure")])
+def test_run_keeps_exit_code_and_pushes_status(
+    tmp_path: Path, receiver: FakeReceiver, code: int, status: str
+) -> None:
+    """run exits with the command's code and pushes the matching status."""
+    env = agent_env(tmp_path, receiver)
+
+    done = run_agent(
+        ["run", "--", sys.executable, "-c", f"raise SystemExit({code})"], env
+    )
+
+    assert done.returncode == code
+    (request,) = receiver.requests
+    assert request["body"]["status"] == status
+    assert request["body"]["payload"]["containers"][0]["name"] == "runner"
+    assert "summary delivered" in done.stderr
+    assert list((tmp_path / "spool").iterdir()) == []
+
+
+def test_flags_win_over_cisizer_variables_over_ci_variables(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """A flag beats CISIZER_*, which beats the GitHub variables it shadows."""
+    env = agent_env(
+        tmp_path,
+        receiver,
+        GITHUB_ACTIONS="true",
+        GITHUB_REPOSITORY="acme/widgets",
+        GITHUB_WORKFLOW_REF="acme/widgets/.github/workflows/release.yml@refs/tags/v1",
+        GITHUB_JOB="package",
+        GITHUB_RUN_ID="1000",
+        GITHUB_RUN_ATTEMPT="4",
+        RUNNER_NAME="gh-runner-2",
+    )
+    for name in ("CISIZER_WORKFLOW", "CISIZER_JOB", "CISIZER_RUN_ID"):
+        del env[name]
+    env["CISIZER_JOB"] = "from-variable"
+
+    done = run_agent(["run", "--run-id", "from-flag", "--", "true"], env)
+
+    assert done.returncode == 0
+    body = receiver.requests[0]["body"]
+    assert (body["workflow"], body["job"], body["run_id"]) == (
+        "release.yml",
+        "from-variable",
+        "from-flag",
+    )
+    assert (body["run_attempt"], body["runner"]) == (4, "gh-runner-2")
+
+
+def test_missing_identity_still_runs_the_command(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """Without an identity the command runs unmeasured and keeps its exit code."""
+    env = agent_env(tmp_path, receiver)
+    del env["CISIZER_JOB"]
+
+    done = run_agent(["run", "--", sys.executable, "-c", "print('hi'); exit(5)"], env)
+
+    assert done.returncode == 5
+    assert done.stdout == "hi\n"
+    assert "--job / CISIZER_JOB" in done.stderr
+    assert receiver.requests == []
+
+
+def test_unknown_command_exits_127(tmp_path: Path, receiver: FakeReceiver) -> None:
+    """A command that does not exist exits 127, as a shell would, and is a failure."""
+    done = run_agent(
+        ["run", "--", "no-such-command-xyz"], agent_env(tmp_path, receiver)
+    )
+
+    assert done.returncode == 127
+    assert receiver.requests[0]["body"]["status"] == "failure"
+
+
+SLEEPER = """
+import signal, sys, time
+if sys.argv[1] == "trap":
+    signal.signal(signal.SIGINT, lambda *a: sys.exit(130))
+open(sys.argv[2], "w").write("ready")
+time.sleep(30)
+"""
+
+
+def start_wrapped(
+    tmp_path: Path, receiver: FakeReceiver, mode: str
+) -> subprocess.Popen[str]:
+    ready = tmp_path / "ready"
+    agent = subprocess.Popen(
+        [*AGENT, "run", "--", sys.executable, "-c", SLEEPER, mode, str(ready)],
+        env=agent_env(tmp_path, receiver),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert ready.exists()
+    return agent
+
+
+@pytest.mark.parametrize(
+    ("mode", "signum", "code"),
+    [("plain", signal.SIGTERM, 128 + 15), ("trap", signal.SIGINT, 130)],
+)
+def test_signal_is_forwarded_and_run_is_cancelled(
+    tmp_path: Path, receiver: FakeReceiver, mode: str, signum: int, code: int
+) -> None:
+    """SIGTERM/SIGINT reach the command; its exit code stays; the run is cancelled."""
+    agent = start_wrapped(tmp_path, receiver, mode)
+
+    agent.send_signal(signum)
+    _, stderr = agent.communicate(timeout=20)
+
+    assert agent.returncode == code
+    assert receiver.requests[0]["body"]["status"] == "cancelled"
+    assert "summary delivered" in stderr
+
+
+def test_unreachable_receiver_never_fails_the_job(tmp_path: Path) -> None:
+    """With the receiver down the command's exit code stays; the summary is spooled."""
+    env = agent_env(tmp_path, None, CISIZER_PUSH_TIMEOUT="0.5")
+
+    done = run_agent(["run", "--", "true"], env)
+
+    assert done.returncode == 0
+    assert "kept at" in done.stderr
+    assert len(list((tmp_path / "spool").glob("*.json"))) == 1
+
+
+def test_start_then_stop_pushes_with_status(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """start returns at once; stop ends the sampler and pushes with its status."""
+    env = agent_env(tmp_path, receiver)
+
+    started = run_agent(["start"], env)
+    time.sleep(0.5)
+    stopped = run_agent(["stop", "--status", "failure"], env)
+
+    assert started.returncode == 0
+    assert "sampling in the background" in started.stderr
+    assert stopped.returncode == 0
+    assert "summary delivered" in stopped.stderr
+    (request,) = receiver.requests
+    assert request["body"]["status"] == "failure"
+    assert request["body"]["payload"]["sample_count"] >= 2
+    assert not (tmp_path / "state" / "sampler.pid").exists()
+
+
+def test_start_without_identity_is_an_error(tmp_path: Path) -> None:
+    """start refuses to run without an identity, naming what is missing."""
+    env = agent_env(tmp_path, None)
+    del env["CISIZER_REPOSITORY"]
+
+    done = run_agent(["start"], env)
+
+    assert done.returncode == 2
+    assert "--repository / CISIZER_REPOSITORY" in done.stderr
+    assert not (tmp_path / "state" / "sampler.pid").exists()
+
+
+def test_stop_without_start_reports_and_succeeds(tmp_path: Path) -> None:
+    """stop with nothing started says so and exits 0."""
+    done = run_agent(["stop"], agent_env(tmp_path, None))
+
+    assert done.returncode == 0
+    assert "no sampler was started" in done.stderr
+
+
+def test_flush_sends_what_run_spooled(tmp_path: Path, receiver: FakeReceiver) -> None:
+    """A summary spooled while the receiver was down is sent by flush, once."""
+    down = agent_env(tmp_path, None, CISIZER_PUSH_TIMEOUT="0.2")
+    run_agent(["run", "--", "true"], down)
+
+    first = run_agent(["flush", "--url", receiver.url], agent_env(tmp_path, receiver))
+    second = run_agent(["flush", "--url", receiver.url], agent_env(tmp_path, receiver))
+
+    assert "summary delivered" in first.stderr
+    assert "nothing to send" in second.stderr
+    assert len(receiver.requests) == 1
+
+
+def test_snapshot_prints_json_of_the_runner(tmp_path: Path) -> None:
+    """snapshot prints the own container and processes as JSON."""
+    done = run_agent(["snapshot", "--interval", "0.2"], agent_env(tmp_path, None))
+
+    data = json.loads(done.stdout)
+    assert done.returncode == 0
+    assert data["containers"][0]["name"] == "runner"
+    assert data["containers"][0]["memory_bytes"] > 0
+    assert len(data["processes"]) == 3
+
+
+def test_help_names_each_variable(tmp_path: Path) -> None:
+    """run --help shows every option with its CISIZER_* variable."""
+    done = run_agent(["run", "--help"], agent_env(tmp_path, None))
+
+    for variable in (
+        "CISIZER_URL",
+        "CISIZER_PUSH_TOKEN",
+        "CISIZER_INTERVAL",
+        "CISIZER_SPOOL_DIR",
+        "CISIZER_PUSH_TIMEOUT",
+        "CISIZER_CGROUP",
+        "CISIZER_TOP_PROCESSES",
+        "CISIZER_CONTAINER_NAME",
+        "CISIZER_RUN_ATTEMPT",
+    ):
+        assert variable in done.stdout

@@ -1,0 +1,168 @@
+"""Spool files and their delivery: retries, rejections, locks, flush."""
+
+from __future__ import annotations
+
+import logging
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from cisizer.agent import Outcome, Spool, deliver, flush_spool
+
+from .conftest import FakeReceiver, make_push
+
+
+def no_sleep(seconds: float) -> None:
+    pass
+
+
+def soon(seconds: float = 5.0) -> float:
+    return time.monotonic() + seconds
+
+
+def test_spool_write_is_private_and_complete(tmp_path: Path) -> None:
+    """A spooled summary is one private file holding URL, token and push."""
+    spool = Spool(tmp_path / "spool")
+    push = make_push()
+
+    path = spool.write(push, url="http://r", token="t0ken")
+    entry = spool.read(path)
+
+    assert spool.paths() == [path]
+    assert (entry.push, entry.url, entry.token) == (push, "http://r", "t0ken")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(spool.directory.stat().st_mode) == 0o700
+    assert [p.name for p in spool.directory.iterdir()] == [path.name]
+
+
+def test_delivered_summary_is_removed(tmp_path: Path, receiver: FakeReceiver) -> None:
+    """A 201 removes the file; the push went with its token to /api/v1/metrics."""
+    spool = Spool(tmp_path)
+    path = spool.write(make_push(), url=receiver.url, token="push-1")
+
+    delivery = deliver(spool, path, url=None, token=None, deadline=soon())
+
+    assert delivery.outcome is Outcome.DELIVERED
+    assert delivery.run == 1
+    assert not path.exists()
+    (request,) = receiver.requests
+    assert request["path"] == "/api/v1/metrics"
+    assert request["authorization"] == "Bearer push-1"
+    assert request["body"]["run_id"] == "42"
+
+
+@pytest.mark.parametrize("failures", [[500, 503], [429], [502, 429, 500]])
+def test_server_errors_and_429_are_retried(
+    tmp_path: Path, receiver: FakeReceiver, failures: list[int]
+) -> None:
+    """5xx and 429 are retried until the receiver stores the summary once."""
+    receiver.script = list(failures)
+    spool = Spool(tmp_path)
+    path = spool.write(make_push(), url=receiver.url, token="t")
+
+    delivery = deliver(
+        spool, path, url=None, token=None, deadline=soon(), sleep=no_sleep
+    )
+
+    assert delivery.outcome is Outcome.DELIVERED
+    assert receiver.statuses == [*failures, 201]
+    assert len(receiver.stored) == 1
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 413, 422])
+def test_other_4xx_is_final_and_keeps_the_file(
+    tmp_path: Path,
+    receiver: FakeReceiver,
+    status: int,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 4xx other than 429 is not retried; the detail is logged; the file stays."""
+    receiver.script = [status]
+    spool = Spool(tmp_path)
+    path = spool.write(make_push(), url=receiver.url, token="t")
+
+    with caplog.at_level(logging.ERROR):
+        delivery = deliver(
+            spool, path, url=None, token=None, deadline=soon(), sleep=no_sleep
+        )
+
+    assert delivery.outcome is Outcome.REJECTED
+    assert delivery.status == status
+    assert len(receiver.requests) == 1
+    assert path.exists()
+    assert f"scripted answer {status}" in caplog.text
+
+
+def test_unreachable_receiver_postpones_within_deadline(tmp_path: Path) -> None:
+    """Connection errors are retried until the push timeout, then the file stays."""
+    spool = Spool(tmp_path)
+    path = spool.write(make_push(), url="http://127.0.0.1:9", token="t")
+    started = time.monotonic()
+
+    delivery = deliver(spool, path, url=None, token=None, deadline=soon(1.0))
+
+    assert delivery.outcome is Outcome.POSTPONED
+    assert "Connection refused" in delivery.detail or "connect" in delivery.detail
+    assert 0.9 <= time.monotonic() - started <= 2.5
+    assert path.exists()
+
+
+def test_current_token_stands_in_when_spooled_one_is_refused(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """A 403 with the spooled token is tried once more with the current token."""
+    receiver.script = [403]
+    spool = Spool(tmp_path)
+    path = spool.write(make_push(), url=receiver.url, token="old")
+
+    delivery = deliver(spool, path, url=None, token="new", deadline=soon())
+
+    assert delivery.outcome is Outcome.DELIVERED
+    assert [r["authorization"] for r in receiver.requests] == [
+        "Bearer old",
+        "Bearer new",
+    ]
+
+
+def test_file_sent_by_another_agent_is_left_alone(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """A spooled file locked by another agent is not sent a second time."""
+    spool = Spool(tmp_path)
+    path = spool.write(make_push(), url=receiver.url, token="t")
+
+    with spool.claim(path) as claimed:
+        delivery = deliver(spool, path, url=None, token=None, deadline=soon())
+
+    assert claimed is True
+    assert delivery.outcome is Outcome.BUSY
+    assert receiver.requests == []
+
+
+def test_flush_sends_every_file_oldest_first(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """flush sends all spooled summaries in the order they were written."""
+    spool = Spool(tmp_path)
+    for run in ("1", "2", "3"):
+        spool.write(make_push(run), url=None, token="t")
+
+    deliveries = flush_spool(spool, url=receiver.url, token=None, deadline=soon())
+
+    assert [d.outcome for d in deliveries] == [Outcome.DELIVERED] * 3
+    assert [r["body"]["run_id"] for r in receiver.requests] == ["1", "2", "3"]
+    assert spool.paths() == []
+
+
+def test_flush_without_url_postpones(tmp_path: Path) -> None:
+    """A summary with no receiver URL anywhere stays for later."""
+    spool = Spool(tmp_path)
+    spool.write(make_push(), url=None, token="t")
+
+    (delivery,) = flush_spool(spool, url=None, token=None, deadline=soon())
+
+    assert delivery.outcome is Outcome.POSTPONED
+    assert delivery.detail == "no receiver URL is set"
