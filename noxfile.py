@@ -31,7 +31,7 @@ TEST_DEPS = (
     "pytest-asyncio>=0.24",
     "hypothesis>=6.100",
     "respx>=0.21",
-    "schemathesis>=3.30",
+    "schemathesis>=4.0",
 )
 
 
@@ -108,3 +108,11 @@ def demo(session: nox.Session) -> None:
     """Run the main job: a receiver on SQLite, the agent on real work, a sizing."""
     _install_packages(session, ("core", "client", "agent", "server"))
     session.run("python", "scripts/demo.py")
+
+
+@nox.session
+def openapi(session: nox.Session) -> None:
+    """Write docs/openapi.json from the receiver's route table."""
+    _install_packages(session, DISTRIBUTIONS["server"])
+    with (ROOT / "docs" / "openapi.json").open("w") as out:
+        session.run("cisizer-server", "openapi", stdout=out)

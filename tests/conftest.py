@@ -138,6 +138,22 @@ def start_server(app: Any) -> tuple[WSGIServer, str]:
 
 
 @pytest.fixture
+def serve_app() -> Iterator[Any]:
+    """Serve any WSGI app on loopback for the test; call it with the app, get a URL."""
+    servers: list[WSGIServer] = []
+
+    def serve(app: Any) -> str:
+        server, url = start_server(app)
+        servers.append(server)
+        return url
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
 def live_server(db_url: str) -> Iterator[LiveServer]:
     """The real receiver (auth mode none) on ``db_url``, served over HTTP."""
     from cisizer.server import Settings, create_app

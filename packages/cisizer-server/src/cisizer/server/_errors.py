@@ -14,7 +14,8 @@ also subclasses the builtin a caller would expect::
         └── UnsupportedMediaTypeError (ValueError) 415, body not JSON
 
 Errors of :mod:`cisizer.core` map too: ``ValidationError`` to 400,
-``NoHistoryError`` to 404 and ``TokenError`` to 401.  Every answer is an
+``NoHistoryError`` to 404 and ``TokenError`` to 401; a database that cannot
+be reached (or stays locked) answers 503 with ``Retry-After``.  Every answer is an
 RFC 9457 ``application/problem+json`` document.
 """
 
@@ -27,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import falcon
+import sqlalchemy as sa
 
 from cisizer.core import NoHistoryError, TokenError, ValidationError
 
@@ -162,6 +164,22 @@ def _on_http_error(
         resp.set_header(name, value)
 
 
+def _on_database_unavailable(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
+) -> None:
+    _LOGGER.warning("database unavailable: %s", type(ex).__name__)
+    _problem(resp, 503, "Service unavailable", "database: not reachable or busy")
+    resp.set_header("Retry-After", "5")
+
+
+def _on_database_data_error(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
+) -> None:
+    # Validation should catch every such value first; this keeps a miss a 4xx.
+    _LOGGER.warning("database refused a value: %s", type(ex).__name__)
+    _problem(resp, 400, "Invalid request", "body: a value does not fit the database")
+
+
 def _on_unexpected(
     req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
 ) -> None:
@@ -183,3 +201,6 @@ def install_error_handlers(app: falcon.App[falcon.Request, falcon.Response]) -> 
     app.add_error_handler(ValidationError, _on_validation_error)
     app.add_error_handler(NoHistoryError, _on_no_history)
     app.add_error_handler(TokenError, _on_token_error)
+    app.add_error_handler(sa.exc.OperationalError, _on_database_unavailable)
+    app.add_error_handler(sa.exc.InterfaceError, _on_database_unavailable)
+    app.add_error_handler(sa.exc.DataError, _on_database_data_error)

@@ -124,6 +124,9 @@ class SchemaBuilder:
 
 def _error_statuses(route: Route) -> list[int]:
     statuses = {400, 503, *route.errors}
+    if "{" in route.path:
+        # A name holding an encoded slash splits into a path no route has.
+        statuses.add(404)
     if route.tier is not Tier.OPEN:
         statuses.add(401)
     if route.tier is Tier.PUSH_TOKEN:

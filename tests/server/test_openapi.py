@@ -1,0 +1,144 @@
+"""The OpenAPI document: generated from the route table, committed, and honoured."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from cisizer.server import __version__, build_openapi
+from cisizer.server._routes import ROUTES
+
+COMMITTED = Path(__file__).parents[2] / "docs" / "openapi.json"
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+def test_committed_document_is_current():
+    """docs/openapi.json equals what `cisizer-server openapi` prints."""
+    printed = subprocess.run(
+        [sys.executable, "-m", "cisizer.server", "openapi"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+    assert json.loads(COMMITTED.read_text()) == json.loads(printed), (
+        "docs/openapi.json is stale: run `nox -s openapi` and commit it"
+    )
+    assert COMMITTED.read_text() == printed
+
+
+def test_every_served_route_is_described():
+    """Every API route of the table is an operation with its auth tier."""
+    document = build_openapi(__version__)
+
+    described = {
+        (method.upper(), path, operation["x-auth-tier"])
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    }
+    assert described == {
+        (route.method, route.path, route.tier.value)
+        for route in ROUTES
+        if route.in_schema
+    }
+    assert len(described) == 19
+
+
+def test_security_is_declared_per_operation():
+    """Open routes need nothing, ingest a push token, the rest the read token."""
+    paths = build_openapi(__version__)["paths"]
+
+    assert paths["/health"]["get"]["security"] == []
+    assert paths["/api/v1/metrics"]["post"]["security"] == [{"pushToken": []}]
+    assert paths["/api/v1/token"]["post"]["security"] == [{"readToken": []}]
+    assert paths["/api/v1/sizing/overrides/{org}"]["put"]["security"] == [
+        {"readToken": []}
+    ]
+
+
+def test_models_become_closed_components():
+    """attrs models turn into components with required fields and no extras."""
+    schemas = build_openapi(__version__)["components"]["schemas"]
+
+    push = schemas["Push"]
+    assert push["additionalProperties"] is False
+    assert set(push["required"]) == {
+        "organization",
+        "repository",
+        "workflow",
+        "job",
+        "run_id",
+        "payload",
+    }
+    assert push["properties"]["payload"] == {"$ref": "#/components/schemas/Summary"}
+    assert push["properties"]["runner"] == {"type": "string", "nullable": True}
+    assert schemas["Summary"]["properties"]["start_time"]["format"] == "date-time"
+    assert push["properties"]["status"]["enum"] == [
+        "success",
+        "failure",
+        "cancelled",
+        "unknown",
+    ]
+
+
+def _explore(operation, mode, base_url, headers):
+    """Send generated requests to one operation and check every answer.
+
+    Returns False when the operation has nothing to generate in this mode
+    (a route without parameters has no negative cases).
+    """
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=8,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    def check(case):
+        case.call_and_validate(base_url=base_url, headers=headers, checks=CHECKS)
+
+    try:
+        check()
+    except Unsatisfiable:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_schemathesis_finds_no_violation(live_server, push, make_push, mode):
+    """Generated requests get no 5xx and no answer outside the document."""
+    for number in range(3):
+        push(make_push(run_id=f"r{number}", end=10 + number))
+    schema = schemathesis.openapi.from_dict(build_openapi(__version__))
+    push_token = live_server.push_token("my-org", "my-repo", "ci.yml", "build")
+
+    explored = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        token = push_token if operation.path == "/api/v1/metrics" else None
+        headers = {"Authorization": f"Bearer {token or live_server.read_token}"}
+        explored += _explore(operation, mode, live_server.url, headers)
+
+    assert explored >= 16
