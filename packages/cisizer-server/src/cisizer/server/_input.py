@@ -6,7 +6,7 @@ import enum
 import json
 from collections.abc import Collection
 from datetime import datetime
-from typing import NoReturn, TypeVar
+from typing import NoReturn, Protocol, TypeVar
 from urllib.parse import parse_qsl
 
 import falcon
@@ -51,7 +51,12 @@ def read_json(req: falcon.Request, max_bytes: int) -> object:
     if length is not None and length > max_bytes:
         raise PayloadTooLargeError(f"body: larger than the limit of {max_bytes} bytes")
 
-    data = req.bounded_stream.read(max_bytes + 1)
+    chunked = "chunked" in (req.get_header("Transfer-Encoding") or "").lower()
+    if length is None and chunked:
+        # The server decodes the chunks; read them only up to the limit.
+        data = _read_at_most(req.stream, max_bytes + 1)
+    else:
+        data = _read_at_most(req.bounded_stream, max_bytes + 1)
     if len(data) > max_bytes:
         raise PayloadTooLargeError(f"body: larger than the limit of {max_bytes} bytes")
     if not data.strip():
@@ -69,6 +74,22 @@ def read_json(req: falcon.Request, max_bytes: int) -> object:
             f"is not valid JSON ({error.msg} at line {error.lineno} "
             f"column {error.colno})",
         ) from None
+
+
+class _Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+def _read_at_most(stream: _Readable, size: int) -> bytes:
+    parts: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        part = stream.read(remaining)
+        if not part:
+            break
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
 
 
 def check_query_names(req: falcon.Request, allowed: Collection[str]) -> None:

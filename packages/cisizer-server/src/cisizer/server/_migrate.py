@@ -11,8 +11,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
-__all__ = ["HEAD", "migrate"]
+__all__ = ["HEAD", "head_revision", "migrate"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -21,11 +22,18 @@ HEAD = "head"
 _PG_LOCK_KEY = 0x0C15_12E7
 
 
-def _alembic_config(connection: sa.Connection) -> Config:
+def _alembic_config(connection: sa.Connection | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", "cisizer.server:migrations")
     config.attributes["connection"] = connection
     return config
+
+
+def head_revision() -> str:
+    """The newest revision of the shipped migrations."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
 
 
 @contextlib.contextmanager

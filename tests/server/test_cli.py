@@ -1,0 +1,292 @@
+"""The cisizer-server command: settings from flags and variables, migrate, serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import falcon.testing
+import httpx
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from cisizer.server._cli import main
+from cisizer.server._migrate import head_revision
+
+READ_TOKEN = "cli-read-token-0123456789abcdef"
+HMAC_KEY = "cli-hmac-key-0123456789abcdef0123456789"
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    """Remove every CISIZER_ variable so that only the test's settings count."""
+    for name in list(os.environ):
+        if name.startswith("CISIZER_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def served(monkeypatch, clean_env):
+    """Capture what `serve` would hand to gunicorn instead of serving it."""
+    calls = {}
+
+    def fake_run(app, **options):
+        calls["app"] = app
+        calls.update(options)
+
+    monkeypatch.setattr("cisizer.server._gunicorn.run_gunicorn", fake_run)
+    return calls
+
+
+def _server_command():
+    return [sys.executable, "-m", "cisizer.server"]
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (["--hmac-key", HMAC_KEY], "--read-token"),
+        (["--read-token", READ_TOKEN], "--hmac-key"),
+        (["--read-token", READ_TOKEN, "--hmac-key", "short"], "--hmac-key"),
+        (
+            ["--read-token", READ_TOKEN, "--hmac-key", HMAC_KEY, "--auth-mode", "oidc"],
+            "--auth-mode",
+        ),
+    ],
+)
+def test_missing_setting_stops_startup(served, tmp_path, args, flag):
+    """A missing or wrong setting exits 2 with a message naming the flag."""
+    db = ["--db-url", f"sqlite:///{tmp_path / 'x.db'}"]
+
+    result = CliRunner().invoke(main, ["serve", *db, *args])
+
+    assert result.exit_code == 2
+    assert flag in result.output
+    assert "Traceback" not in result.output
+    assert "app" not in served
+
+
+def test_missing_read_token_in_a_real_process(tmp_path, clean_env):
+    """The installed command reports the missing flag on stderr, no traceback."""
+    result = subprocess.run(
+        [*_server_command(), "serve", "--db-url", f"sqlite:///{tmp_path / 'x.db'}"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CISIZER_HMAC_KEY": HMAC_KEY},
+        timeout=60,
+    )
+
+    assert result.returncode == 2
+    assert "--read-token (CISIZER_READ_TOKEN) is required" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_settings_come_from_variables(served, tmp_path, monkeypatch):
+    """Every setting can come from a CISIZER_ variable; flags fill the rest."""
+    monkeypatch.setenv("CISIZER_READ_TOKEN", READ_TOKEN)
+    monkeypatch.setenv("CISIZER_HMAC_KEY", f"{HMAC_KEY} {HMAC_KEY}-old")
+    monkeypatch.setenv("CISIZER_CI_PROVIDER", "forgejo")
+    monkeypatch.setenv("CISIZER_FORGEJO_BASE_URL", "https://forgejo.example")
+    monkeypatch.setenv("CISIZER_WORKERS", "3")
+    monkeypatch.setenv("CISIZER_TOKEN_TTL", "90m")
+
+    result = CliRunner().invoke(
+        main,
+        ["serve", "--db-url", f"sqlite:///{tmp_path / 'x.db'}", "--bind", "0.0.0.0:9"],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert (served["bind"], served["workers"]) == ("0.0.0.0:9", 3)
+    client = falcon.testing.TestClient(served["app"])
+    info = client.simulate_get("/api/v1/info").json
+    assert info["ci_provider"] == "forgejo"
+    assert info["forgejo_base_url"] == "https://forgejo.example"
+    token = client.simulate_post(
+        "/api/v1/token",
+        json={"organization": "o", "repository": "r", "workflow": "w", "job": "j"},
+        headers={"Authorization": f"Bearer {READ_TOKEN}"},
+    ).json
+    assert token["repository"] == "o/r"
+    assert token["expires_at"] < _in(timedelta(minutes=91))
+
+
+def _in(delta):
+    from datetime import UTC, datetime
+
+    from cisizer.core import format_datetime
+
+    return format_datetime(datetime.now(UTC) + delta)
+
+
+def test_bad_duration_is_refused(served):
+    """A token TTL that is not a duration is a usage error naming the flag."""
+    result = CliRunner().invoke(
+        main,
+        [
+            "serve",
+            "--read-token",
+            READ_TOKEN,
+            "--hmac-key",
+            HMAC_KEY,
+            "--token-ttl",
+            "soon",
+        ],
+    )
+
+    assert result.exit_code == 2
+    assert "--token-ttl" in result.output
+
+
+def test_openapi_command_prints_the_document():
+    """`cisizer-server openapi` prints the OpenAPI document as JSON."""
+    result = CliRunner().invoke(main, ["openapi"])
+
+    document = json.loads(result.output)
+    assert document["info"]["title"] == "CI Sizer receiver"
+    assert "/api/v1/sizing/repo/{org}/{repo}/{workflow}/{job}" in document["paths"]
+
+
+def test_concurrent_migrations_end_at_one_head(db_url):
+    """Three `migrate` processes started at once all succeed, leaving one version."""
+    processes = [
+        subprocess.Popen(
+            [*_server_command(), "migrate", "--db-url", db_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    codes = [process.wait(timeout=120) for process in processes]
+    errors = [process.stderr.read().decode() for process in processes]
+
+    assert codes == [0, 0, 0], errors
+    engine = sa.create_engine(db_url)
+    with engine.connect() as connection:
+        versions = connection.execute(
+            sa.text("SELECT version_num FROM alembic_version")
+        )
+        assert versions.scalars().all() == [head_revision()]
+        assert "runs" in sa.inspect(connection).get_table_names()
+    engine.dispose()
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn_server(db_url, clean_env):
+    """`cisizer-server serve` with three gunicorn workers on a free port."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            *_server_command(),
+            "serve",
+            "--db-url",
+            db_url,
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "3",
+            "--read-token",
+            READ_TOKEN,
+            "--hmac-key",
+            HMAC_KEY,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"serve did not start: {process.stderr.read().decode()}")
+        time.sleep(0.1)
+
+    yield url, process
+
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def test_concurrent_identical_pushes_store_one_run(gunicorn_server, make_push):
+    """The same push sent at once to several worker processes stores one row."""
+    url, _ = gunicorn_server
+    headers = {"Authorization": f"Bearer {READ_TOKEN}"}
+    token = httpx.post(
+        f"{url}/api/v1/token",
+        json={
+            "organization": "my-org",
+            "repository": "my-repo",
+            "workflow": "ci.yml",
+            "job": "build",
+        },
+        headers=headers,
+    ).json()["token"]
+    body = make_push()
+
+    def send(_):
+        return httpx.post(
+            f"{url}/api/v1/metrics",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        responses = list(pool.map(send, range(12)))
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] * 11 + [201]
+    assert len({response.json()["id"] for response in responses}) == 1
+    stored = httpx.get(f"{url}/api/v1/debug/metrics", headers=headers).json()
+    assert len(stored) == 1
+
+
+def test_chunked_body_over_the_limit_is_413(gunicorn_server):
+    """A chunked body is read only up to the limit, then answered 413."""
+    url, process = gunicorn_server
+    token = httpx.post(
+        f"{url}/api/v1/token",
+        json={"organization": "o", "repository": "r", "workflow": "w", "job": "j"},
+        headers={"Authorization": f"Bearer {READ_TOKEN}"},
+    ).json()["token"]
+
+    def chunks():
+        yield b'{"organization": "'
+        for _ in range(40):
+            yield b"x" * 32768
+
+    response = httpx.post(
+        f"{url}/api/v1/metrics",
+        content=chunks(),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+        },
+    )
+
+    assert response.status_code == 413
+    assert response.json()["detail"] == "body: larger than the limit of 1048576 bytes"
+
+    process.terminate()
+    _, stderr = process.communicate(timeout=30)
+    log = stderr.decode()
+    assert "method=POST path=/api/v1/metrics status=413" in log
+    assert token not in log
+    assert READ_TOKEN not in log
