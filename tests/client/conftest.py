@@ -26,24 +26,45 @@ from cisizer.core import (
     CpuSizingMode,
     CpuTotal,
     EnergyEstimate,
+    JobKpis,
+    JobSizingReport,
+    Kpis,
     Limits,
     MemoryQoS,
     MemorySizing,
     MemoryTotal,
+    OrganizationKpis,
+    OrganizationReport,
     Override,
     OverrideScope,
+    Overview,
     Push,
     PushToken,
+    RepositoryComparison,
+    RepositoryKpis,
+    RepositoryReport,
     Run,
+    RunnerList,
+    RunnerOverview,
+    RunnerReport,
+    RunnerSummary,
+    RunnerUsage,
     RunStatus,
+    Savings,
     Sizing,
     SizingMeta,
+    SizingOverview,
+    SizingOverviewTotals,
     SizingTotal,
+    SortOrder,
     Stats,
     StatusCount,
     StatusStats,
     StoredOverride,
     Summary,
+    WorkflowComparison,
+    WorkflowKpis,
+    WorkflowReport,
 )
 
 BASE_URL = "http://cisizer.test"
@@ -218,12 +239,143 @@ class Samples:
     energy: EnergyEstimate
     stats: StatusStats
     make_run: Callable[..., Run]
+    kpis: Kpis
+    overview: Overview
+    organization_report: OrganizationReport
+    repository_report: RepositoryReport
+    sizing_overview: SizingOverview
+    repository_comparison: RepositoryComparison
+    workflow_comparison: WorkflowComparison
+    runner_list: RunnerList
+    runner_overview: RunnerOverview
+    runner_report: RunnerReport
+
+
+def make_kpis(runs: int = 4) -> Kpis:
+    """Return the KPIs of ``runs`` runs of ten minutes each."""
+    return Kpis(
+        runs=runs,
+        successes=runs - 1,
+        failures=1,
+        success_rate=(runs - 1) / runs,
+        total_duration_seconds=600.0 * runs,
+        avg_duration_seconds=600.0,
+        max_duration_seconds=600.0,
+        cpu_core_hours=0.5 * runs,
+        avg_cores=0.5,
+        peak_memory_bytes=700 * 1024**2,
+        memory_gib_hours=0.7 * runs,
+        energy_wh=1.6 * runs,
+        carbon_g=0.9 * runs,
+        first_run_at=datetime(2026, 2, 1, tzinfo=UTC),
+        last_run_at=datetime(2026, 2, 6, 14, 40, tzinfo=UTC),
+    )
+
+
+def _page(**fields: Any) -> dict[str, Any]:
+    return {"total": 1, "limit": 50, "offset": 0, **fields}
+
+
+def _reports(sizing: Sizing) -> dict[str, Any]:
+    kpis = make_kpis()
+    savings = Savings(cpu_cores=3.0, memory_gib=3.0, cpu_core_hours=2.0)
+    job_sizing = JobSizingReport(
+        repository="my-org/my-repo",
+        workflow="ci.yml",
+        job="build",
+        runs=4,
+        run_hours=0.67,
+        sizing=sizing,
+        current_cpu_cores=4.0,
+        current_memory_bytes=4 * 1024**3,
+        savings=savings,
+    )
+    organization = OrganizationKpis("my-org", kpis)
+    repository = RepositoryKpis("my-org/my-repo", kpis)
+    return {
+        "kpis": kpis,
+        "overview": Overview(**_page(kpis=kpis, organizations=(organization,))),
+        "organization_report": OrganizationReport(
+            **_page(organization="my-org", kpis=kpis, repositories=(repository,))
+        ),
+        "repository_report": RepositoryReport(
+            **_page(
+                organization="my-org",
+                repository="my-org/my-repo",
+                kpis=kpis,
+                workflows=(WorkflowReport("ci.yml", kpis, (JobKpis("build", kpis),)),),
+            )
+        ),
+        "sizing_overview": SizingOverview(
+            **_page(
+                organization="my-org",
+                repository=None,
+                totals=SizingOverviewTotals(
+                    jobs_sized=1,
+                    cpu_request_millicores=960,
+                    cpu_limit_millicores=1000,
+                    memory_request_bytes=1 << 30,
+                    memory_limit_bytes=1 << 30,
+                    current_cpu_cores=4.0,
+                    current_memory_bytes=4 * 1024**3,
+                    savings=savings,
+                ),
+                jobs=(job_sizing,),
+            )
+        ),
+        "repository_comparison": RepositoryComparison(
+            **_page(
+                organization="my-org",
+                sort="runs",
+                order=SortOrder.DESC,
+                repositories=(repository,),
+            )
+        ),
+        "workflow_comparison": WorkflowComparison(
+            **_page(
+                organization="my-org",
+                repository="my-org/my-repo",
+                sort="energy_wh",
+                order=SortOrder.ASC,
+                workflows=(WorkflowKpis("ci.yml", kpis),),
+            )
+        ),
+        "runner_list": RunnerList(
+            **_page(
+                runners=(
+                    RunnerSummary(
+                        "runner-7",
+                        4,
+                        datetime(2026, 2, 1, tzinfo=UTC),
+                        datetime(2026, 2, 6, 14, 40, tzinfo=UTC),
+                    ),
+                )
+            )
+        ),
+        "runner_overview": RunnerOverview(
+            **_page(
+                active_runners=1,
+                kpis=kpis,
+                utilisation=0.125,
+                runners=(RunnerUsage("runner-7", kpis, 0.125),),
+            )
+        ),
+        "runner_report": RunnerReport(
+            **_page(
+                runner="runner-7",
+                kpis=kpis,
+                utilisation=0.125,
+                organizations=(organization,),
+            )
+        ),
+    }
 
 
 @pytest.fixture
 def samples() -> Samples:
     """One of each model the receiver answers."""
     run = make_run()
+    sizing = make_sizing()
     override = Override(
         runs=10, cpu_sizing_mode=CpuSizingMode.ENFORCE, max_memory="8Gi"
     )
@@ -239,7 +391,7 @@ def samples() -> Samples:
             runner=run.runner,
             status=run.status,
         ),
-        sizing=make_sizing(),
+        sizing=sizing,
         push_token=PushToken(
             token="eyJ.push.token",
             expires_at=datetime(2026, 2, 6, 16, 30, tzinfo=UTC),
@@ -272,4 +424,5 @@ def samples() -> Samples:
             ),
         ),
         make_run=make_run,
+        **_reports(sizing),
     )

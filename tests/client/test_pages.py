@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 import respx
@@ -97,3 +98,48 @@ def test_page_size_outside_the_receivers_range_is_refused(
     """The receiver answers at most 1000 rows, so larger pages are refused."""
     with pytest.raises(ValueError, match="page_size"):
         list(client.iter_debug_metrics(page_size=page_size))
+
+
+def _runner_page(samples: Any, names: list[str], total: int, offset: int) -> Any:
+    row = samples.runner_list.runners[0]
+    page = attrs.evolve(
+        samples.runner_list,
+        runners=tuple(attrs.evolve(row, runner=name) for name in names),
+        total=total,
+        limit=2,
+        offset=offset,
+    )
+    return httpx.Response(200, json=converter.unstructure(page))
+
+
+def test_report_iterator_stops_at_the_total(
+    client: Any, api: respx.MockRouter, samples: Any
+) -> None:
+    """A report page's total ends the walk without asking for an empty page."""
+    route = api.get("/api/v1/runners").mock(
+        side_effect=[
+            _runner_page(samples, ["a", "b"], total=3, offset=0),
+            _runner_page(samples, ["c"], total=3, offset=2),
+        ]
+    )
+
+    names = [row.runner for row in client.iter_runners(page_size=2)]
+
+    assert names == ["a", "b", "c"]
+    assert [call.request.url.params["offset"] for call in route.calls] == ["0", "2"]
+
+
+def test_report_iterator_skips_a_row_pushed_onto_the_next_page(
+    client: Any, api: respx.MockRouter, samples: Any
+) -> None:
+    """A runner appearing between pages does not make a row appear twice."""
+    api.get("/api/v1/runners").mock(
+        side_effect=[
+            _runner_page(samples, ["b", "c"], total=3, offset=0),
+            _runner_page(samples, ["c", "d"], total=4, offset=2),
+        ]
+    )
+
+    names = [row.runner for row in client.iter_runners(page_size=2)]
+
+    assert names == ["b", "c", "d"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Hashable, Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -27,14 +27,31 @@ from cisizer.core import (
     Health,
     Info,
     JobKey,
+    JobSizingReport,
     MemoryQoS,
+    OrganizationKpis,
+    OrganizationReport,
     Override,
+    Overview,
     Push,
     PushToken,
+    RepositoryComparison,
+    RepositoryKpis,
+    RepositoryReport,
     Run,
+    RunnerList,
+    RunnerOverview,
+    RunnerReport,
+    RunnerSummary,
+    RunnerUsage,
     Sizing,
+    SizingOverview,
+    SortOrder,
     StatusStats,
     StoredOverride,
+    WorkflowComparison,
+    WorkflowKpis,
+    WorkflowReport,
 )
 
 __all__ = ["AsyncClient", "Client"]
@@ -406,6 +423,454 @@ class Client(_Base):
         """Remove the sizing override of an org, repo, workflow or job."""
         self._send(endpoints.delete_override(organization, repository, workflow, job))
 
+    def metrics_overview(
+        self,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Overview:
+        """Return the global KPIs with one page of per-organization rows."""
+        return self._send(
+            endpoints.metrics_overview(from_=from_, to=to, limit=limit, offset=offset)
+        )
+
+    def iter_metrics_overview(
+        self,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[OrganizationKpis]:
+        """Yield the KPIs of every organization, page after page."""
+
+        def row_key(row: OrganizationKpis) -> Hashable:
+            return row.organization
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.metrics_overview(
+                    from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page.organizations,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    def organization_metrics(
+        self,
+        organization: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> OrganizationReport:
+        """Return an organization's KPIs with one page of per-repository rows."""
+        return self._send(
+            endpoints.organization_metrics(
+                organization, from_=from_, to=to, limit=limit, offset=offset
+            )
+        )
+
+    def iter_organization_metrics(
+        self,
+        organization: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[RepositoryKpis]:
+        """Yield the KPIs of every repository of an organization, page after page."""
+
+        def row_key(row: RepositoryKpis) -> Hashable:
+            return row.repository
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.organization_metrics(
+                    organization, from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page.repositories,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    def repository_metrics(
+        self,
+        organization: str,
+        repository: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> RepositoryReport:
+        """Return a repository's KPIs with one page of per-workflow rows."""
+        return self._send(
+            endpoints.repository_metrics(
+                organization, repository, from_=from_, to=to, limit=limit, offset=offset
+            )
+        )
+
+    def iter_repository_metrics(
+        self,
+        organization: str,
+        repository: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[WorkflowReport]:
+        """Yield the KPIs of every workflow of a repository, page after page."""
+
+        def row_key(row: WorkflowReport) -> Hashable:
+            return row.workflow
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.repository_metrics(
+                    organization,
+                    repository,
+                    from_=from_,
+                    to=to,
+                    limit=limit,
+                    offset=offset,
+                ),
+                lambda page: page.workflows,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    def organization_sizing(
+        self,
+        organization: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> SizingOverview:
+        """Return the sizing and savings of one page of an organization's jobs."""
+        return self._send(
+            endpoints.organization_sizing(
+                organization, from_=from_, to=to, limit=limit, offset=offset
+            )
+        )
+
+    def iter_organization_sizing(
+        self,
+        organization: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[JobSizingReport]:
+        """Yield the sizing report of every job of an organization, page after page."""
+
+        def row_key(row: JobSizingReport) -> Hashable:
+            return (row.repository, row.workflow, row.job)
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.organization_sizing(
+                    organization, from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page.jobs,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    def repository_sizing(
+        self,
+        organization: str,
+        repository: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> SizingOverview:
+        """Return the current sizing and savings of one page of a repository's jobs."""
+        return self._send(
+            endpoints.repository_sizing(
+                organization, repository, from_=from_, to=to, limit=limit, offset=offset
+            )
+        )
+
+    def iter_repository_sizing(
+        self,
+        organization: str,
+        repository: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[JobSizingReport]:
+        """Yield the sizing report of every job of a repository, page after page."""
+
+        def row_key(row: JobSizingReport) -> Hashable:
+            return (row.repository, row.workflow, row.job)
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.repository_sizing(
+                    organization,
+                    repository,
+                    from_=from_,
+                    to=to,
+                    limit=limit,
+                    offset=offset,
+                ),
+                lambda page: page.jobs,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    def compare_repositories(
+        self,
+        organization: str,
+        *,
+        sort: str | None = None,
+        order: SortOrder | str | None = None,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> RepositoryComparison:
+        """Return one page of an organization's repositories, sorted by a KPI."""
+        return self._send(
+            endpoints.compare_repositories(
+                organization,
+                sort=sort,
+                order=order,
+                from_=from_,
+                to=to,
+                limit=limit,
+                offset=offset,
+            )
+        )
+
+    def iter_compare_repositories(
+        self,
+        organization: str,
+        *,
+        sort: str | None = None,
+        order: SortOrder | str | None = None,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[RepositoryKpis]:
+        """Yield an organization's repositories sorted by a KPI, page after page."""
+
+        def row_key(row: RepositoryKpis) -> Hashable:
+            return row.repository
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.compare_repositories(
+                    organization,
+                    sort=sort,
+                    order=order,
+                    from_=from_,
+                    to=to,
+                    limit=limit,
+                    offset=offset,
+                ),
+                lambda page: page.repositories,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    def compare_workflows(
+        self,
+        organization: str,
+        repository: str,
+        *,
+        sort: str | None = None,
+        order: SortOrder | str | None = None,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> WorkflowComparison:
+        """Return one page of a repository's workflows, sorted by a KPI."""
+        return self._send(
+            endpoints.compare_workflows(
+                organization,
+                repository,
+                sort=sort,
+                order=order,
+                from_=from_,
+                to=to,
+                limit=limit,
+                offset=offset,
+            )
+        )
+
+    def iter_compare_workflows(
+        self,
+        organization: str,
+        repository: str,
+        *,
+        sort: str | None = None,
+        order: SortOrder | str | None = None,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[WorkflowKpis]:
+        """Yield every workflow of a repository, sorted by a KPI, page after page."""
+
+        def row_key(row: WorkflowKpis) -> Hashable:
+            return row.workflow
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.compare_workflows(
+                    organization,
+                    repository,
+                    sort=sort,
+                    order=order,
+                    from_=from_,
+                    to=to,
+                    limit=limit,
+                    offset=offset,
+                ),
+                lambda page: page.workflows,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    def list_runners(
+        self,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> RunnerList:
+        """Return one page of the runners that served runs in the range."""
+        return self._send(
+            endpoints.list_runners(from_=from_, to=to, limit=limit, offset=offset)
+        )
+
+    def iter_runners(
+        self,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[RunnerSummary]:
+        """Yield every runner that served runs in the range, page after page."""
+
+        def row_key(row: RunnerSummary) -> Hashable:
+            return row.runner
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.list_runners(
+                    from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page.runners,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    def runners_overview(
+        self,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> RunnerOverview:
+        """Return the fleet's KPIs and utilisation with one page of per-runner rows."""
+        return self._send(
+            endpoints.runners_overview(from_=from_, to=to, limit=limit, offset=offset)
+        )
+
+    def iter_runners_overview(
+        self,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[RunnerUsage]:
+        """Yield the usage of every active runner, page after page."""
+
+        def row_key(row: RunnerUsage) -> Hashable:
+            return row.runner
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.runners_overview(
+                    from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page.runners,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    def runner_report(
+        self,
+        runner: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> RunnerReport:
+        """Return a runner's KPIs and utilisation with one page of per-org rows."""
+        return self._send(
+            endpoints.runner_report(
+                runner, from_=from_, to=to, limit=limit, offset=offset
+            )
+        )
+
+    def iter_runner_report(
+        self,
+        runner: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> Iterator[OrganizationKpis]:
+        """Yield the KPIs of every organization a runner served, page after page."""
+
+        def row_key(row: OrganizationKpis) -> Hashable:
+            return row.organization
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.runner_report(
+                    runner, from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page.organizations,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
 
 class AsyncClient(_Base):
     """The asyncio twin of :class:`Client`: same methods, awaited.
@@ -724,4 +1189,452 @@ class AsyncClient(_Base):
         """Remove the sizing override of an org, repo, workflow or job."""
         await self._send(
             endpoints.delete_override(organization, repository, workflow, job)
+        )
+
+    async def metrics_overview(
+        self,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> Overview:
+        """Return the global KPIs with one page of per-organization rows."""
+        return await self._send(
+            endpoints.metrics_overview(from_=from_, to=to, limit=limit, offset=offset)
+        )
+
+    def iter_metrics_overview(
+        self,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncIterator[OrganizationKpis]:
+        """Yield the KPIs of every organization, page after page."""
+
+        def row_key(row: OrganizationKpis) -> Hashable:
+            return row.organization
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.metrics_overview(
+                    from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page.organizations,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    async def organization_metrics(
+        self,
+        organization: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> OrganizationReport:
+        """Return an organization's KPIs with one page of per-repository rows."""
+        return await self._send(
+            endpoints.organization_metrics(
+                organization, from_=from_, to=to, limit=limit, offset=offset
+            )
+        )
+
+    def iter_organization_metrics(
+        self,
+        organization: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncIterator[RepositoryKpis]:
+        """Yield the KPIs of every repository of an organization, page after page."""
+
+        def row_key(row: RepositoryKpis) -> Hashable:
+            return row.repository
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.organization_metrics(
+                    organization, from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page.repositories,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    async def repository_metrics(
+        self,
+        organization: str,
+        repository: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> RepositoryReport:
+        """Return a repository's KPIs with one page of per-workflow rows."""
+        return await self._send(
+            endpoints.repository_metrics(
+                organization, repository, from_=from_, to=to, limit=limit, offset=offset
+            )
+        )
+
+    def iter_repository_metrics(
+        self,
+        organization: str,
+        repository: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncIterator[WorkflowReport]:
+        """Yield the KPIs of every workflow of a repository, page after page."""
+
+        def row_key(row: WorkflowReport) -> Hashable:
+            return row.workflow
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.repository_metrics(
+                    organization,
+                    repository,
+                    from_=from_,
+                    to=to,
+                    limit=limit,
+                    offset=offset,
+                ),
+                lambda page: page.workflows,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    async def organization_sizing(
+        self,
+        organization: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> SizingOverview:
+        """Return the sizing and savings of one page of an organization's jobs."""
+        return await self._send(
+            endpoints.organization_sizing(
+                organization, from_=from_, to=to, limit=limit, offset=offset
+            )
+        )
+
+    def iter_organization_sizing(
+        self,
+        organization: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncIterator[JobSizingReport]:
+        """Yield the sizing report of every job of an organization, page after page."""
+
+        def row_key(row: JobSizingReport) -> Hashable:
+            return (row.repository, row.workflow, row.job)
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.organization_sizing(
+                    organization, from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page.jobs,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    async def repository_sizing(
+        self,
+        organization: str,
+        repository: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> SizingOverview:
+        """Return the current sizing and savings of one page of a repository's jobs."""
+        return await self._send(
+            endpoints.repository_sizing(
+                organization, repository, from_=from_, to=to, limit=limit, offset=offset
+            )
+        )
+
+    def iter_repository_sizing(
+        self,
+        organization: str,
+        repository: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncIterator[JobSizingReport]:
+        """Yield the sizing report of every job of a repository, page after page."""
+
+        def row_key(row: JobSizingReport) -> Hashable:
+            return (row.repository, row.workflow, row.job)
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.repository_sizing(
+                    organization,
+                    repository,
+                    from_=from_,
+                    to=to,
+                    limit=limit,
+                    offset=offset,
+                ),
+                lambda page: page.jobs,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    async def compare_repositories(
+        self,
+        organization: str,
+        *,
+        sort: str | None = None,
+        order: SortOrder | str | None = None,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> RepositoryComparison:
+        """Return one page of an organization's repositories, sorted by a KPI."""
+        return await self._send(
+            endpoints.compare_repositories(
+                organization,
+                sort=sort,
+                order=order,
+                from_=from_,
+                to=to,
+                limit=limit,
+                offset=offset,
+            )
+        )
+
+    def iter_compare_repositories(
+        self,
+        organization: str,
+        *,
+        sort: str | None = None,
+        order: SortOrder | str | None = None,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncIterator[RepositoryKpis]:
+        """Yield an organization's repositories sorted by a KPI, page after page."""
+
+        def row_key(row: RepositoryKpis) -> Hashable:
+            return row.repository
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.compare_repositories(
+                    organization,
+                    sort=sort,
+                    order=order,
+                    from_=from_,
+                    to=to,
+                    limit=limit,
+                    offset=offset,
+                ),
+                lambda page: page.repositories,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    async def compare_workflows(
+        self,
+        organization: str,
+        repository: str,
+        *,
+        sort: str | None = None,
+        order: SortOrder | str | None = None,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> WorkflowComparison:
+        """Return one page of a repository's workflows, sorted by a KPI."""
+        return await self._send(
+            endpoints.compare_workflows(
+                organization,
+                repository,
+                sort=sort,
+                order=order,
+                from_=from_,
+                to=to,
+                limit=limit,
+                offset=offset,
+            )
+        )
+
+    def iter_compare_workflows(
+        self,
+        organization: str,
+        repository: str,
+        *,
+        sort: str | None = None,
+        order: SortOrder | str | None = None,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncIterator[WorkflowKpis]:
+        """Yield every workflow of a repository, sorted by a KPI, page after page."""
+
+        def row_key(row: WorkflowKpis) -> Hashable:
+            return row.workflow
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.compare_workflows(
+                    organization,
+                    repository,
+                    sort=sort,
+                    order=order,
+                    from_=from_,
+                    to=to,
+                    limit=limit,
+                    offset=offset,
+                ),
+                lambda page: page.workflows,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    async def list_runners(
+        self,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> RunnerList:
+        """Return one page of the runners that served runs in the range."""
+        return await self._send(
+            endpoints.list_runners(from_=from_, to=to, limit=limit, offset=offset)
+        )
+
+    def iter_runners(
+        self,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncIterator[RunnerSummary]:
+        """Yield every runner that served runs in the range, page after page."""
+
+        def row_key(row: RunnerSummary) -> Hashable:
+            return row.runner
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.list_runners(
+                    from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page.runners,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    async def runners_overview(
+        self,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> RunnerOverview:
+        """Return the fleet's KPIs and utilisation with one page of per-runner rows."""
+        return await self._send(
+            endpoints.runners_overview(from_=from_, to=to, limit=limit, offset=offset)
+        )
+
+    def iter_runners_overview(
+        self,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncIterator[RunnerUsage]:
+        """Yield the usage of every active runner, page after page."""
+
+        def row_key(row: RunnerUsage) -> Hashable:
+            return row.runner
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.runners_overview(
+                    from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page.runners,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
+        )
+
+    async def runner_report(
+        self,
+        runner: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> RunnerReport:
+        """Return a runner's KPIs and utilisation with one page of per-org rows."""
+        return await self._send(
+            endpoints.runner_report(
+                runner, from_=from_, to=to, limit=limit, offset=offset
+            )
+        )
+
+    def iter_runner_report(
+        self,
+        runner: str,
+        *,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+    ) -> AsyncIterator[OrganizationKpis]:
+        """Yield the KPIs of every organization a runner served, page after page."""
+
+        def row_key(row: OrganizationKpis) -> Hashable:
+            return row.organization
+
+        return self._walk(
+            Pager(
+                lambda limit, offset: endpoints.runner_report(
+                    runner, from_=from_, to=to, limit=limit, offset=offset
+                ),
+                lambda page: page.organizations,
+                page_size=page_size,
+                total_of=lambda page: page.total,
+                key=row_key,
+            )
         )

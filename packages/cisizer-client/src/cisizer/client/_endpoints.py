@@ -25,13 +25,23 @@ from cisizer.core import (
     Info,
     JobKey,
     MemoryQoS,
+    OrganizationReport,
     Override,
+    Overview,
     Push,
     PushToken,
+    RepositoryComparison,
+    RepositoryReport,
     Run,
+    RunnerList,
+    RunnerOverview,
+    RunnerReport,
     Sizing,
+    SizingOverview,
+    SortOrder,
     StatusStats,
     StoredOverride,
+    WorkflowComparison,
     converter,
     format_datetime,
 )
@@ -366,4 +376,228 @@ def delete_override(
     """``DELETE /api/v1/sizing/overrides/{org}[/{repo}[/{workflow}[/{job}]]]``."""
     return Call(
         "DELETE", scope_path(organization, repository, workflow, job), no_content
+    )
+
+
+# Aggregation: every report takes a time range and a page of rows. ----------
+
+
+def _report(
+    model: type[T],
+    segments: tuple[str, ...],
+    *,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+    **extra: QueryValue,
+) -> Call[T]:
+    return Call(
+        "GET",
+        path(*segments),
+        structured(model),
+        params=query(**extra, from_=from_, to=to, limit=limit, offset=offset),
+    )
+
+
+def metrics_overview(
+    *,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+) -> Call[Overview]:
+    """``GET /api/v1/metrics/overview``."""
+    return _report(
+        Overview,
+        ("metrics", "overview"),
+        from_=from_,
+        to=to,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def organization_metrics(
+    organization: str,
+    *,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+) -> Call[OrganizationReport]:
+    """``GET /api/v1/metrics/org/{org}``."""
+    return _report(
+        OrganizationReport,
+        ("metrics", "org", organization),
+        from_=from_,
+        to=to,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def repository_metrics(
+    organization: str,
+    repository: str,
+    *,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+) -> Call[RepositoryReport]:
+    """``GET /api/v1/metrics/org/{org}/repo/{repo}``."""
+    repo = repo_name(organization, repository)
+    return _report(
+        RepositoryReport,
+        ("metrics", "org", organization, "repo", repo),
+        from_=from_,
+        to=to,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def organization_sizing(
+    organization: str,
+    *,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+) -> Call[SizingOverview]:
+    """``GET /api/v1/sizing/org/{org}``."""
+    return _report(
+        SizingOverview,
+        ("sizing", "org", organization),
+        from_=from_,
+        to=to,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def repository_sizing(
+    organization: str,
+    repository: str,
+    *,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+) -> Call[SizingOverview]:
+    """``GET /api/v1/sizing/org/{org}/repo/{repo}``."""
+    repo = repo_name(organization, repository)
+    return _report(
+        SizingOverview,
+        ("sizing", "org", organization, "repo", repo),
+        from_=from_,
+        to=to,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def compare_repositories(
+    organization: str,
+    *,
+    sort: str | None,
+    order: SortOrder | str | None,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+) -> Call[RepositoryComparison]:
+    """``GET /api/v1/compare/repos?org=``."""
+    if not organization:
+        raise ValueError("organization must be non-empty")
+    return _report(
+        RepositoryComparison,
+        ("compare", "repos"),
+        org=organization,
+        sort=sort,
+        order=order,
+        from_=from_,
+        to=to,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def compare_workflows(
+    organization: str,
+    repository: str,
+    *,
+    sort: str | None,
+    order: SortOrder | str | None,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+) -> Call[WorkflowComparison]:
+    """``GET /api/v1/compare/workflows?org=&repo=``."""
+    repo = repo_name(organization, repository)
+    if not organization or not repo:
+        raise ValueError("organization and repository must be non-empty")
+    return _report(
+        WorkflowComparison,
+        ("compare", "workflows"),
+        org=organization,
+        repo=repo,
+        sort=sort,
+        order=order,
+        from_=from_,
+        to=to,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def list_runners(
+    *,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+) -> Call[RunnerList]:
+    """``GET /api/v1/runners``."""
+    return _report(
+        RunnerList, ("runners",), from_=from_, to=to, limit=limit, offset=offset
+    )
+
+
+def runners_overview(
+    *,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+) -> Call[RunnerOverview]:
+    """``GET /api/v1/runners/overview``."""
+    return _report(
+        RunnerOverview,
+        ("runners", "overview"),
+        from_=from_,
+        to=to,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def runner_report(
+    runner: str,
+    *,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+) -> Call[RunnerReport]:
+    """``GET /api/v1/runners/{runner}``."""
+    return _report(
+        RunnerReport,
+        ("runners", runner),
+        from_=from_,
+        to=to,
+        limit=limit,
+        offset=offset,
     )
