@@ -56,8 +56,15 @@ def _server_command():
         (["--read-token", READ_TOKEN], "--hmac-key"),
         (["--read-token", READ_TOKEN, "--hmac-key", "short"], "--hmac-key"),
         (
-            ["--read-token", READ_TOKEN, "--hmac-key", HMAC_KEY, "--auth-mode", "oidc"],
-            "--auth-mode",
+            [
+                "--read-token",
+                READ_TOKEN,
+                "--hmac-key",
+                HMAC_KEY,
+                "--max-body-bytes",
+                "9",
+            ],
+            "--max-body-bytes",
         ),
     ],
 )

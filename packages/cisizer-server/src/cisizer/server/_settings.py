@@ -36,7 +36,7 @@ class Settings:
     hmac_keys: tuple[str, ...] = attrs.field(repr=False, converter=tuple)
     db_url: str = "sqlite:///cisizer.db"
     token_ttl: timedelta = timedelta(hours=2)
-    auth_mode: AuthMode = AuthMode.NONE
+    auth_mode: AuthMode = attrs.field(default=AuthMode.NONE, converter=AuthMode)
     ci_provider: str | None = None
     forgejo_base_url: str | None = None
     logout_url: str | None = None
