@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import attrs
 import click
 import httpx
 import pytest
@@ -368,3 +369,176 @@ def test_every_command_has_help(command: tuple[str, ...]) -> None:
 def test_exit_codes_are_distinct() -> None:
     """Each documented exit code has one meaning."""
     assert sorted(EXIT_CODES) == list(range(8))
+
+
+def test_overview_shows_global_and_per_organization_kpis(
+    cli_api: respx.MockRouter, samples: Any
+) -> None:
+    """cisizer overview prints an all row, one row per org and the page."""
+    route = cli_api.get("/api/v1/metrics/overview").respond(
+        json=converter.unstructure(samples.overview)
+    )
+
+    result = run_cli("overview", "--from", "2026-02-01")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:3] == ["ORGANIZATION", "RUNS", "SUCCESS"]
+    assert lines[1].split() == [
+        "all", "4", "75.0%", "10m00s", "2.00", "0.50", "700.0Mi", "6.4", "3.6",
+        "2026-02-06T14:40:00Z",
+    ]  # fmt: skip
+    assert lines[2].split()[0] == "my-org"
+    assert lines[-1] == "rows 1-1 of 1"
+    assert dict(route.calls.last.request.url.params) == {"from": "2026-02-01T00:00:00Z"}
+
+
+def test_overview_of_an_org_and_a_repository(
+    cli_api: respx.MockRouter, samples: Any
+) -> None:
+    """--org shows repositories; --org with --repo shows workflows and jobs."""
+    cli_api.get("/api/v1/metrics/org/my-org").respond(
+        json=converter.unstructure(samples.organization_report)
+    )
+    cli_api.get("/api/v1/metrics/org/my-org/repo/my-repo").respond(
+        json=converter.unstructure(samples.repository_report)
+    )
+
+    org = run_cli("overview", "--org", "my-org")
+    repo = run_cli("overview", "--org", "my-org", "--repo", "my-repo")
+
+    assert org.exit_code == 0, org.output
+    assert org.stdout.splitlines()[2].split()[0] == "my-org/my-repo"
+    assert repo.exit_code == 0, repo.output
+    names = [line.split()[0] for line in repo.stdout.splitlines()[1:4]]
+    assert names == ["all", "ci.yml", "ci.yml/build"]
+
+
+def test_overview_repo_without_org_is_a_usage_error() -> None:
+    """--repo alone cannot name a repository: exit 2."""
+    result = run_cli("overview", "--repo", "my-repo")
+
+    assert result.exit_code == 2
+
+
+def test_overview_all_gathers_every_row(
+    cli_api: respx.MockRouter, samples: Any
+) -> None:
+    """--all --json prints one report holding the rows of every page."""
+    row = samples.overview.organizations[0]
+
+    def page(names: list[str], offset: int) -> httpx.Response:
+        rows = tuple(attrs.evolve(row, organization=name) for name in names)
+        report = attrs.evolve(
+            samples.overview, organizations=rows, total=3, limit=2, offset=offset
+        )
+        return httpx.Response(200, json=converter.unstructure(report))
+
+    cli_api.get("/api/v1/metrics/overview").mock(
+        side_effect=[page(["a"], 0), page(["a", "b"], 0), page(["c"], 2)]
+    )
+
+    result = run_cli("overview", "--all", "--limit", "2", "--json")
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [row["organization"] for row in report["organizations"]] == ["a", "b", "c"]
+    assert (report["total"], report["limit"], report["offset"]) == (3, 3, 0)
+
+
+def test_sizing_overview_shows_jobs_and_savings(
+    cli_api: respx.MockRouter, samples: Any
+) -> None:
+    """cisizer sizing-overview ORG REPO lists each job with its savings."""
+    cli_api.get("/api/v1/sizing/org/my-org/repo/my-repo").respond(
+        json=converter.unstructure(samples.sizing_overview)
+    )
+
+    result = run_cli("sizing-overview", "my-org", "my-repo")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1].split() == [
+        "my-org/my-repo/ci.yml/build", "4", "960m", "1Gi", "4.0", "4.0Gi",
+        "+3.00", "+3.00Gi",
+    ]  # fmt: skip
+
+
+def test_compare_sends_sort_and_order(cli_api: respx.MockRouter, samples: Any) -> None:
+    """cisizer compare ORG REPO asks for workflows sorted as given."""
+    route = cli_api.get("/api/v1/compare/workflows").respond(
+        json=converter.unstructure(samples.workflow_comparison)
+    )
+
+    result = run_cli(
+        "compare", "my-org", "my-repo", "--sort", "energy_wh", "--order", "asc"
+    )
+
+    assert result.exit_code == 0, result.output
+    assert dict(route.calls.last.request.url.params) == {
+        "org": "my-org",
+        "repo": "my-repo",
+        "sort": "energy_wh",
+        "order": "asc",
+    }
+    assert result.stdout.splitlines()[1].split()[0] == "ci.yml"
+    assert result.stdout.endswith("rows 1-1 of 1, sorted by energy_wh asc\n")
+
+
+def test_compare_repositories(cli_api: respx.MockRouter, samples: Any) -> None:
+    """cisizer compare ORG compares the organization's repositories."""
+    cli_api.get("/api/v1/compare/repos").respond(
+        json=converter.unstructure(samples.repository_comparison)
+    )
+
+    result = run_cli("compare", "my-org")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1].split()[0] == "my-org/my-repo"
+
+
+def test_runners_lists_known_runners(cli_api: respx.MockRouter, samples: Any) -> None:
+    """cisizer runners lists each runner with its runs and when it was seen."""
+    cli_api.get("/api/v1/runners").respond(
+        json=converter.unstructure(samples.runner_list)
+    )
+
+    result = run_cli("runners")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1].split() == [
+        "runner-7", "4", "2026-02-01T00:00:00Z", "2026-02-06T14:40:00Z",
+    ]  # fmt: skip
+
+
+def test_runners_overview_shows_utilisation(
+    cli_api: respx.MockRouter, samples: Any
+) -> None:
+    """cisizer runners --overview shows per-runner and fleet utilisation."""
+    cli_api.get("/api/v1/runners/overview").respond(
+        json=converter.unstructure(samples.runner_overview)
+    )
+
+    result = run_cli("runners", "--overview")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1].split()[:3] == ["runner-7", "12.5%", "4"]
+    assert "1 active runner(s), 4 run(s), utilisation 12.5%" in result.stdout
+
+
+def test_runners_of_one_runner(cli_api: respx.MockRouter, samples: Any) -> None:
+    """cisizer runners RUNNER shows the runner per organization."""
+    cli_api.get("/api/v1/runners/runner-7").respond(
+        json=converter.unstructure(samples.runner_report)
+    )
+
+    result = run_cli("runners", "runner-7", "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == converter.unstructure(samples.runner_report)
+
+
+def test_runners_with_a_runner_and_overview_is_a_usage_error() -> None:
+    """A runner name and --overview together are ambiguous: exit 2."""
+    result = run_cli("runners", "runner-7", "--overview")
+
+    assert result.exit_code == 2

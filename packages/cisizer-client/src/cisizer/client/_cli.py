@@ -32,12 +32,22 @@ from cisizer.client._errors import (
     UnexpectedResponseError,
 )
 from cisizer.client._http import DEFAULT_TIMEOUT, TOKEN_VARIABLE, URL_VARIABLE
-from cisizer.client._output import run_table, sizing_table, table
+from cisizer.client._output import (
+    KPI_HEADERS,
+    kpi_cells,
+    kpi_table,
+    page_note,
+    run_table,
+    sizing_overview_table,
+    sizing_table,
+    table,
+)
 from cisizer.core import (
     CpuPercentile,
     CpuSizingMode,
     MemoryQoS,
     Override,
+    SortOrder,
     converter,
     parse_datetime,
 )
@@ -505,3 +515,303 @@ def overrides_delete(client: Client, scope: tuple[str, ...]) -> _Result:
     organization, repository, workflow, job = _scope(scope)
     client.delete_override(organization, repository, workflow, job)
     return _Result({"deleted": "/".join(scope)}, f"override deleted: {'/'.join(scope)}")
+
+
+def _report(
+    page_at: Callable[[int | None, int | None], Any],
+    walk: Callable[[int], Iterator[Any]],
+    rows: str,
+    *,
+    fetch_all: bool,
+    limit: int | None,
+    offset: int | None,
+) -> Any:
+    """Return one report page, or with --all the report holding every row."""
+    if not fetch_all:
+        return page_at(limit, offset)
+
+    head = page_at(1, 0)
+    every = tuple(walk(limit or 200))
+    return attrs.evolve(head, **{rows: every}, limit=len(every), offset=0)
+
+
+def _note(report: Any, shown: int) -> str:
+    return page_note(shown, report.total, report.offset)
+
+
+@main.command(epilog=_EPILOG)
+@click.option("--org", "organization", help="Show one organization, per repository.")
+@click.option("--repo", "repository", help="With --org: one repository, per workflow.")
+@_range_options
+@_page_options
+@_receiver_command
+def overview(
+    client: Client,
+    organization: str | None,
+    repository: str | None,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+    fetch_all: bool,
+) -> _Result:
+    """Show KPIs of all runs per organization, or of one org or repository.
+
+    Runs, success rate, duration, core-hours, memory, energy and carbon:
+    overall with one row per organization; with --org, per repository; with
+    --org and --repo, per workflow and job.
+    """
+    span = {"from_": from_, "to": to}
+    if repository is not None and organization is None:
+        raise click.UsageError("--repo needs --org")
+
+    if organization is None:
+        report = _report(
+            lambda lim, off: client.metrics_overview(**span, limit=lim, offset=off),
+            lambda size: client.iter_metrics_overview(**span, page_size=size),
+            "organizations",
+            fetch_all=fetch_all,
+            limit=limit,
+            offset=offset,
+        )
+        rows = [(row.organization, row.kpis) for row in report.organizations]
+        text = kpi_table("organization", rows, report.kpis)
+    elif repository is None:
+        report = _report(
+            lambda lim, off: client.organization_metrics(
+                organization, **span, limit=lim, offset=off
+            ),
+            lambda size: client.iter_organization_metrics(
+                organization, **span, page_size=size
+            ),
+            "repositories",
+            fetch_all=fetch_all,
+            limit=limit,
+            offset=offset,
+        )
+        rows = [(row.repository, row.kpis) for row in report.repositories]
+        text = kpi_table("repository", rows, report.kpis)
+    else:
+        report = _report(
+            lambda lim, off: client.repository_metrics(
+                organization, repository, **span, limit=lim, offset=off
+            ),
+            lambda size: client.iter_repository_metrics(
+                organization, repository, **span, page_size=size
+            ),
+            "workflows",
+            fetch_all=fetch_all,
+            limit=limit,
+            offset=offset,
+        )
+        rows = []
+        for workflow in report.workflows:
+            rows.append((workflow.workflow, workflow.kpis))
+            rows += [
+                (f"{workflow.workflow}/{job.job}", job.kpis) for job in workflow.jobs
+            ]
+        text = kpi_table("workflow / job", rows, report.kpis)
+    shown = len(rows) if repository is None else len(report.workflows)
+
+    return _Result(report, f"{text}\n\n{_note(report, shown)}")
+
+
+@main.command("sizing-overview", epilog=_EPILOG)
+@click.argument("org")
+@click.argument("repo", required=False)
+@_range_options
+@_page_options
+@_receiver_command
+def sizing_overview(
+    client: Client,
+    org: str,
+    repo: str | None,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+    fetch_all: bool,
+) -> _Result:
+    """Show the sizing of every job of ORG [REPO] and what it would save.
+
+    Savings compare the recommendation with the limits the runs reported;
+    a negative figure means a job needs more than it had.
+    """
+    span = {"from_": from_, "to": to}
+    if repo is None:
+        report = _report(
+            lambda lim, off: client.organization_sizing(
+                org, **span, limit=lim, offset=off
+            ),
+            lambda size: client.iter_organization_sizing(org, **span, page_size=size),
+            "jobs",
+            fetch_all=fetch_all,
+            limit=limit,
+            offset=offset,
+        )
+    else:
+        report = _report(
+            lambda lim, off: client.repository_sizing(
+                org, repo, **span, limit=lim, offset=off
+            ),
+            lambda size: client.iter_repository_sizing(
+                org, repo, **span, page_size=size
+            ),
+            "jobs",
+            fetch_all=fetch_all,
+            limit=limit,
+            offset=offset,
+        )
+    text = sizing_overview_table(report)
+
+    return _Result(report, f"{text}\n\n{_note(report, len(report.jobs))}")
+
+
+@main.command(epilog=_EPILOG)
+@click.argument("org")
+@click.argument("repo", required=False)
+@click.option("--sort", metavar="KPI", help="KPI to sort by, e.g. runs, energy_wh.")
+@click.option(
+    "--order", type=click.Choice([item.value for item in SortOrder]), help="Direction."
+)
+@_range_options
+@_page_options
+@_receiver_command
+def compare(
+    client: Client,
+    org: str,
+    repo: str | None,
+    sort: str | None,
+    order: str | None,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+    fetch_all: bool,
+) -> _Result:
+    """Compare the repositories of ORG, or the workflows of ORG REPO, by KPI."""
+    options: dict[str, Any] = {"sort": sort, "order": order, "from_": from_, "to": to}
+    if repo is None:
+        report = _report(
+            lambda lim, off: client.compare_repositories(
+                org, **options, limit=lim, offset=off
+            ),
+            lambda size: client.iter_compare_repositories(
+                org, **options, page_size=size
+            ),
+            "repositories",
+            fetch_all=fetch_all,
+            limit=limit,
+            offset=offset,
+        )
+        rows = [(row.repository, row.kpis) for row in report.repositories]
+        text = kpi_table("repository", rows, None)
+    else:
+        report = _report(
+            lambda lim, off: client.compare_workflows(
+                org, repo, **options, limit=lim, offset=off
+            ),
+            lambda size: client.iter_compare_workflows(
+                org, repo, **options, page_size=size
+            ),
+            "workflows",
+            fetch_all=fetch_all,
+            limit=limit,
+            offset=offset,
+        )
+        rows = [(row.workflow, row.kpis) for row in report.workflows]
+        text = kpi_table("workflow", rows, None)
+    sorted_by = f"sorted by {report.sort} {report.order}"
+
+    return _Result(report, f"{text}\n\n{_note(report, len(rows))}, {sorted_by}")
+
+
+@main.command(epilog=_EPILOG)
+@click.argument("runner", required=False)
+@click.option(
+    "--overview",
+    "fleet",
+    is_flag=True,
+    help="Show the fleet: KPIs and CPU utilisation per runner.",
+)
+@_range_options
+@_page_options
+@_receiver_command
+def runners(
+    client: Client,
+    runner: str | None,
+    fleet: bool,
+    from_: datetime | None,
+    to: datetime | None,
+    limit: int | None,
+    offset: int | None,
+    fetch_all: bool,
+) -> _Result:
+    """List known runners, show the fleet (--overview), or one RUNNER per org.
+
+    Utilisation is used cores over CPU limits, counted only where the runs
+    reported a limit.
+    """
+    span = {"from_": from_, "to": to}
+    if runner is not None and fleet:
+        raise click.UsageError("give RUNNER or --overview, not both")
+
+    if runner is not None:
+        report = _report(
+            lambda lim, off: client.runner_report(
+                runner, **span, limit=lim, offset=off
+            ),
+            lambda size: client.iter_runner_report(runner, **span, page_size=size),
+            "organizations",
+            fetch_all=fetch_all,
+            limit=limit,
+            offset=offset,
+        )
+        rows = [(row.organization, row.kpis) for row in report.organizations]
+        text = kpi_table("organization", rows, report.kpis)
+        text += f"\n\nutilisation {_rate(report.utilisation)}"
+        shown = len(rows)
+    elif fleet:
+        report = _report(
+            lambda lim, off: client.runners_overview(**span, limit=lim, offset=off),
+            lambda size: client.iter_runners_overview(**span, page_size=size),
+            "runners",
+            fetch_all=fetch_all,
+            limit=limit,
+            offset=offset,
+        )
+        lines = [
+            [row.runner, _rate(row.utilisation), *kpi_cells(row.kpis)]
+            for row in report.runners
+        ]
+        text = table(["runner", "utilisation", *KPI_HEADERS], lines)
+        text += (
+            f"\n\n{report.active_runners} active runner(s), "
+            f"{report.kpis.runs} run(s), utilisation {_rate(report.utilisation)}"
+        )
+        shown = len(lines)
+    else:
+        report = _report(
+            lambda lim, off: client.list_runners(**span, limit=lim, offset=off),
+            lambda size: client.iter_runners(**span, page_size=size),
+            "runners",
+            fetch_all=fetch_all,
+            limit=limit,
+            offset=offset,
+        )
+        lines = [
+            [row.runner, row.runs, _stamp(row.first_seen_at), _stamp(row.last_seen_at)]
+            for row in report.runners
+        ]
+        text = table(["runner", "runs", "first seen", "last seen"], lines)
+        shown = len(lines)
+
+    return _Result(report, f"{text}\n\n{_note(report, shown)}")
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _stamp(value: datetime) -> str:
+    return value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"

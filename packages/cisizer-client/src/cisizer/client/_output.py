@@ -5,9 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from cisizer.core import Run, Sizing, format_datetime
+from cisizer.core import Kpis, Run, Sizing, SizingOverview, format_datetime
 
-__all__ = ["format_bytes", "format_seconds", "run_table", "sizing_table", "table"]
+__all__ = [
+    "KPI_HEADERS",
+    "format_bytes",
+    "format_seconds",
+    "kpi_cells",
+    "kpi_table",
+    "page_note",
+    "run_table",
+    "sizing_overview_table",
+    "sizing_table",
+    "table",
+]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -131,3 +142,86 @@ def run_table(runs: Sequence[Run]) -> str:
     ]
 
     return table(headers, rows)
+
+
+KPI_HEADERS = [
+    "runs",
+    "success",
+    "avg duration",
+    "core-hours",
+    "avg cores",
+    "peak memory",
+    "energy wh",
+    "co2e g",
+    "last run",
+]
+
+
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.1%}"
+
+
+def kpi_cells(kpis: Kpis) -> list[object]:
+    """Return the KPI columns of one row, in the order of ``KPI_HEADERS``."""
+    return [
+        kpis.runs,
+        _percent(kpis.success_rate),
+        format_seconds(kpis.avg_duration_seconds),
+        f"{kpis.cpu_core_hours:.2f}",
+        "-" if kpis.avg_cores is None else f"{kpis.avg_cores:.2f}",
+        format_bytes(kpis.peak_memory_bytes),
+        f"{kpis.energy_wh:.1f}",
+        f"{kpis.carbon_g:.1f}",
+        _when(kpis.last_run_at),
+    ]
+
+
+def kpi_table(first: str, rows: Sequence[tuple[str, Kpis]], total: Kpis | None) -> str:
+    """Return named KPI rows as a table, with an ``all`` row first when given."""
+    lines: list[list[object]] = []
+    if total is not None:
+        lines.append(["all", *kpi_cells(total)])
+    lines += [[name, *kpi_cells(kpis)] for name, kpis in rows]
+    return table([first, *KPI_HEADERS], lines)
+
+
+def page_note(shown: int, total: int, offset: int) -> str:
+    """Return which rows of how many a page shows, e.g. ``rows 1-50 of 120``."""
+    if shown == 0:
+        return f"no rows (of {total})"
+    return f"rows {offset + 1}-{offset + shown} of {total}"
+
+
+def sizing_overview_table(overview: SizingOverview) -> str:
+    """Return each job's recommendation, current limits and savings."""
+    rows: list[list[object]] = []
+    for report in overview.jobs:
+        sizing = report.sizing
+        name = f"{report.repository}/{report.workflow}/{report.job}"
+        rows.append(
+            [
+                name,
+                report.runs,
+                "-" if sizing is None else sizing.total.cpu.request,
+                "-" if sizing is None else sizing.total.memory.limit,
+                "-" if report.current_cpu_cores is None else report.current_cpu_cores,
+                format_bytes(report.current_memory_bytes),
+                _signed(report.savings.cpu_cores, ""),
+                _signed(report.savings.memory_gib, "Gi"),
+            ]
+        )
+    headers = [
+        "job",
+        "runs",
+        "cpu request",
+        "memory limit",
+        "cpu now",
+        "memory now",
+        "cpu saved",
+        "memory saved",
+    ]
+    return table(headers, rows)
+
+
+def _signed(value: float | None, unit: str) -> str:
+    return "-" if value is None else f"{value:+.2f}{unit}"
