@@ -18,6 +18,9 @@ __all__ = [
     "NAME_LENGTH",
     "NATURAL_KEY",
     "REPOSITORY_LENGTH",
+    "daily_job_totals",
+    "daily_organization_totals",
+    "daily_runner_totals",
     "metadata",
     "overrides",
     "runs",
@@ -115,4 +118,48 @@ overrides = sa.Table(
         "job",
         name="uq_overrides_scope",
     ),
+)
+
+
+def _daily_totals(name: str, *keys: sa.Column[str]) -> sa.Table:
+    """A rollup of the runs per ``keys`` and UTC day of ``end_time``."""
+    return sa.Table(
+        name,
+        metadata,
+        *keys,
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("runs", sa.Integer(), nullable=False),
+        sa.Column("successes", sa.Integer(), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("limited_runs", sa.Integer(), nullable=False),
+        sa.Column("duration_seconds", sa.Float(), nullable=False),
+        sa.Column("max_duration_seconds", sa.Float(), nullable=False),
+        sa.Column("used_core_seconds", sa.Float(), nullable=False),
+        sa.Column("allocated_core_seconds", sa.Float(), nullable=False),
+        sa.Column("memory_gib_seconds", sa.Float(), nullable=False),
+        sa.Column("limited_used_core_seconds", sa.Float(), nullable=False),
+        sa.Column("limited_core_seconds", sa.Float(), nullable=False),
+        sa.Column("peak_memory_bytes", sa.BigInteger(), nullable=False),
+        sa.Column("first_end_time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_end_time", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint(*(key.name for key in keys), "day"),
+    )
+
+
+# Rollups kept at ingest in the transaction that stores the run, so that
+# aggregates over whole days read these rather than every run.
+daily_job_totals = _daily_totals(
+    "daily_job_totals",
+    sa.Column("organization", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("repository", sa.String(REPOSITORY_LENGTH), nullable=False),
+    sa.Column("workflow", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("job", sa.String(NAME_LENGTH), nullable=False),
+)
+daily_organization_totals = _daily_totals(
+    "daily_organization_totals",
+    sa.Column("organization", sa.String(NAME_LENGTH), nullable=False),
+)
+daily_runner_totals = _daily_totals(
+    "daily_runner_totals",
+    sa.Column("runner", sa.String(NAME_LENGTH), nullable=False),
 )

@@ -7,6 +7,7 @@ caller asked for are loaded.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -29,6 +30,7 @@ from cisizer.core import (
     Summary,
     converter,
 )
+from cisizer.server._rollup import add_run_to_rollups
 from cisizer.server._schema import NATURAL_KEY, overrides, runs
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "list_overrides",
     "list_runs",
     "overrides_for_job",
+    "overrides_for_jobs",
     "ping",
     "put_override",
     "run_totals",
@@ -199,6 +202,8 @@ def insert_run(
     with engine.begin() as connection:
         # RETURNING yields a row only when this statement inserted one.
         created = connection.execute(statement).first() is not None
+        if created:
+            add_run_to_rollups(connection, values)
         row = connection.execute(sa.select(runs).where(key)).one()
     return _run_from_row(row), created
 
@@ -352,6 +357,21 @@ def overrides_for_job(
     with engine.connect() as connection:
         stored = [_stored_override(row) for row in connection.execute(query)]
     return [(item.scope, item.override) for item in stored if _covers(item.scope, job)]
+
+
+def overrides_for_jobs(
+    engine: sa.Engine, jobs: Sequence[JobKey]
+) -> list[list[tuple[OverrideScope, Override]]]:
+    """The overrides that apply to each of ``jobs``, read in one query."""
+    organizations = sorted({job.organization for job in jobs})
+    query = sa.select(overrides).where(overrides.c.organization.in_(organizations))
+
+    with engine.connect() as connection:
+        stored = [_stored_override(row) for row in connection.execute(query)]
+    return [
+        [(item.scope, item.override) for item in stored if _covers(item.scope, job)]
+        for job in jobs
+    ]
 
 
 def _covers(scope: OverrideScope, job: JobKey) -> bool:

@@ -1,0 +1,389 @@
+"""Aggregates of runs for the reports, computed by the database.
+
+Every aggregate is one ``GROUP BY`` over the daily rollups for the whole UTC
+days inside the time range, joined (``UNION ALL``) with the runs of the
+partial days at its edges, which the ``end_time`` index finds.  The answer
+is exactly what the same aggregate over every run would give, while a
+year of runs costs a few thousand rollup rows instead of a million runs.
+Only the groups of the requested page are loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+
+from cisizer.core import EnergyProfile, JobKey, RunStatus, SortOrder
+from cisizer.server._rollup import SUMMED
+from cisizer.server._schema import runs
+from cisizer.server._storage import Page, TimeRange, job_filter, time_filter, to_utc
+
+__all__ = [
+    "SORT_KEYS",
+    "Group",
+    "HistoryRun",
+    "Sort",
+    "grouped",
+    "histories",
+    "summarize",
+]
+
+_LARGEST = ("max_duration_seconds", "peak_memory_bytes", "last_end_time")
+_SMALLEST = ("first_end_time",)
+_SECONDS_PER_HOUR = 3600.0
+# SQLite refuses compound statements of more than 500 parts.
+_HISTORY_CHUNK = 200
+
+Filters = Mapping[str, str | Sequence[str]]
+
+
+@attrs.frozen
+class Group:
+    """The summed figures of one group of runs; ``key`` holds its group values."""
+
+    key: tuple[str, ...]
+    runs: int
+    successes: int
+    failures: int
+    limited_runs: int
+    duration_seconds: float
+    used_core_seconds: float
+    allocated_core_seconds: float
+    memory_gib_seconds: float
+    limited_used_core_seconds: float
+    limited_core_seconds: float
+    max_duration_seconds: float | None
+    peak_memory_bytes: int | None
+    first_end_time: datetime | None
+    last_end_time: datetime | None
+
+    @property
+    def utilisation(self) -> float | None:
+        """Used cores over CPU limits, over the containers that reported one."""
+        if self.limited_runs == 0 or self.limited_core_seconds <= 0:
+            return None
+        return self.limited_used_core_seconds / self.limited_core_seconds
+
+
+@attrs.frozen
+class HistoryRun:
+    """One run a sizing is computed from, with the limits it reported."""
+
+    payload: Any
+    cpu_limit_cores: float | None
+    memory_limit_bytes: int | None
+
+
+@attrs.frozen
+class Sort:
+    """Order groups by a KPI (one of :data:`SORT_KEYS`), then by name."""
+
+    key: str
+    order: SortOrder
+    profile: EnergyProfile
+
+
+@attrs.frozen
+class _Split:
+    """A time range cut into whole days (rollup) and partial days (runs)."""
+
+    rollup: bool
+    first_day: date | None
+    last_day: date | None
+    edges: sa.ColumnElement[bool] | None
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _split(time_range: TimeRange) -> _Split:
+    start = None if time_range.start is None else to_utc(time_range.start)
+    end = None if time_range.end is None else to_utc(time_range.end)
+    try:
+        first_day = None
+        if start is not None:
+            first_day = start.date()
+            if start.timetz() != time.min.replace(tzinfo=UTC):
+                first_day += timedelta(days=1)
+        last_day = None
+        if end is not None:
+            last_day = end.date()
+            if end.time() != time.max:
+                last_day -= timedelta(days=1)
+    except OverflowError:
+        return _Split(False, None, None, time_filter(time_range))
+    if first_day is not None and last_day is not None and first_day > last_day:
+        return _Split(False, None, None, time_filter(time_range))
+
+    edges: list[sa.ColumnElement[bool]] = []
+    if start is not None and first_day is not None and start < _midnight(first_day):
+        edges.append(
+            sa.and_(runs.c.end_time >= start, runs.c.end_time < _midnight(first_day))
+        )
+    if end is not None and end.time() != time.max:
+        edges.append(
+            sa.and_(runs.c.end_time >= _midnight(end.date()), runs.c.end_time <= end)
+        )
+    return _Split(True, first_day, last_day, sa.or_(*edges) if edges else None)
+
+
+def _equal(column: sa.ColumnElement[Any], value: str | Sequence[str]) -> Any:
+    if isinstance(value, str):
+        return column == value
+    return column.in_(list(value))
+
+
+def _run_measures() -> list[sa.ColumnElement[Any]]:
+    def count_of(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+        return sa.case((condition, 1), else_=0)
+
+    return [
+        sa.literal(1, sa.Integer()).label("runs"),
+        count_of(runs.c.status == RunStatus.SUCCESS.value).label("successes"),
+        count_of(runs.c.status == RunStatus.FAILURE.value).label("failures"),
+        count_of(runs.c.cpu_limit_cores.is_not(None)).label("limited_runs"),
+        runs.c.duration_seconds,
+        runs.c.used_core_seconds,
+        runs.c.allocated_core_seconds,
+        runs.c.memory_gib_seconds,
+        runs.c.limited_used_core_seconds,
+        runs.c.limited_core_seconds,
+        runs.c.duration_seconds.label("max_duration_seconds"),
+        runs.c.peak_memory_bytes,
+        runs.c.end_time.label("last_end_time"),
+        runs.c.end_time.label("first_end_time"),
+    ]
+
+
+def _measured(
+    rollup: sa.Table | None,
+    columns: Sequence[str],
+    filters: Filters,
+    time_range: TimeRange,
+) -> sa.Subquery:
+    """Rows of measures (rollup days and single runs) to be summed by ``columns``."""
+    split = (
+        _split(time_range)
+        if rollup is not None
+        else _Split(False, None, None, time_filter(time_range))
+    )
+    parts: list[sa.Select[Any]] = []
+    if rollup is not None and split.rollup:
+        conditions = [_equal(rollup.c[name], value) for name, value in filters.items()]
+        if split.first_day is not None:
+            conditions.append(rollup.c.day >= split.first_day)
+        if split.last_day is not None:
+            conditions.append(rollup.c.day <= split.last_day)
+        measures = [*SUMMED, *_LARGEST, *_SMALLEST]
+        parts.append(
+            sa.select(
+                *(rollup.c[name] for name in columns),
+                *(rollup.c[name] for name in measures),
+            ).where(*conditions)
+        )
+    if split.edges is not None:
+        conditions = [_equal(runs.c[name], value) for name, value in filters.items()]
+        if rollup is not None:
+            # A rollup leaves out runs without its keys (runs of no runner).
+            conditions += [
+                runs.c[column.name].is_not(None)
+                for column in rollup.primary_key.columns
+                if column.name != "day"
+            ]
+        parts.append(
+            sa.select(*(runs.c[name] for name in columns), *_run_measures()).where(
+                split.edges, *conditions
+            )
+        )
+    if len(parts) == 1:
+        return parts[0].subquery("measured")
+    return sa.union_all(*parts).subquery("measured")
+
+
+def _aggregates(measured: sa.Subquery) -> list[sa.ColumnElement[Any]]:
+    return [
+        *(sa.func.sum(measured.c[name]).label(name) for name in SUMMED),
+        *(sa.func.max(measured.c[name]).label(name) for name in _LARGEST),
+        *(sa.func.min(measured.c[name]).label(name) for name in _SMALLEST),
+    ]
+
+
+def _group(row: sa.Row[Any], key: tuple[str, ...]) -> Group:
+    def number(value: Any) -> float:
+        return 0.0 if value is None else float(value)
+
+    def whole(value: Any) -> int:
+        return 0 if value is None else int(value)
+
+    return Group(
+        key=key,
+        runs=whole(row.runs),
+        successes=whole(row.successes),
+        failures=whole(row.failures),
+        limited_runs=whole(row.limited_runs),
+        duration_seconds=number(row.duration_seconds),
+        used_core_seconds=number(row.used_core_seconds),
+        allocated_core_seconds=number(row.allocated_core_seconds),
+        memory_gib_seconds=number(row.memory_gib_seconds),
+        limited_used_core_seconds=number(row.limited_used_core_seconds),
+        limited_core_seconds=number(row.limited_core_seconds),
+        max_duration_seconds=(
+            None if row.max_duration_seconds is None else row.max_duration_seconds
+        ),
+        peak_memory_bytes=(
+            None if row.peak_memory_bytes is None else int(row.peak_memory_bytes)
+        ),
+        first_end_time=(
+            None if row.first_end_time is None else to_utc(row.first_end_time)
+        ),
+        last_end_time=None if row.last_end_time is None else to_utc(row.last_end_time),
+    )
+
+
+def summarize(
+    connection: sa.Connection,
+    rollup: sa.Table | None,
+    filters: Filters,
+    time_range: TimeRange,
+) -> Group:
+    """Sum every run matching ``filters`` that ended within ``time_range``.
+
+    ``rollup`` is the daily rollup holding the filtered columns, or ``None``
+    to read the runs themselves.
+    """
+    measured = _measured(rollup, (), filters, time_range)
+    row = connection.execute(sa.select(*_aggregates(measured))).one()
+    return _group(row, ())
+
+
+def _energy_wh(columns: Any, profile: EnergyProfile) -> sa.ColumnElement[Any]:
+    watt_seconds = (
+        columns.allocated_core_seconds * profile.cpu_min_w
+        + columns.used_core_seconds * (profile.cpu_max_w - profile.cpu_min_w)
+        + columns.memory_gib_seconds * profile.mem_w_per_gib
+    )
+    result: sa.ColumnElement[Any] = watt_seconds * (profile.pue / _SECONDS_PER_HOUR)
+    return result
+
+
+def _ratio(numerator: Any, denominator: Any) -> sa.ColumnElement[Any]:
+    result: sa.ColumnElement[Any] = (numerator * 1.0) / sa.func.nullif(denominator, 0)
+    return result
+
+
+_SortExpression = Callable[[Any, EnergyProfile], sa.ColumnElement[Any]]
+
+SORT_KEYS: Mapping[str, _SortExpression] = {
+    "runs": lambda c, p: c.runs,
+    "successes": lambda c, p: c.successes,
+    "failures": lambda c, p: c.failures,
+    "success_rate": lambda c, p: _ratio(c.successes, c.successes + c.failures),
+    "total_duration_seconds": lambda c, p: c.duration_seconds,
+    "avg_duration_seconds": lambda c, p: _ratio(c.duration_seconds, c.runs),
+    "max_duration_seconds": lambda c, p: c.max_duration_seconds,
+    "cpu_core_hours": lambda c, p: c.used_core_seconds,
+    "avg_cores": lambda c, p: _ratio(c.used_core_seconds, c.duration_seconds),
+    "peak_memory_bytes": lambda c, p: c.peak_memory_bytes,
+    "memory_gib_hours": lambda c, p: c.memory_gib_seconds,
+    "energy_wh": _energy_wh,
+    "carbon_g": lambda c, p: (
+        _energy_wh(c, p) * (p.grid_g_per_kwh / 1000)
+        + c.allocated_core_seconds * (p.embodied_g_per_core_hour / _SECONDS_PER_HOUR)
+    ),
+    "first_run_at": lambda c, p: c.first_end_time,
+    "last_run_at": lambda c, p: c.last_end_time,
+}
+"""The KPIs a comparison may be sorted by, as SQL over the summed columns."""
+
+
+def grouped(
+    connection: sa.Connection,
+    rollup: sa.Table | None,
+    by: Sequence[str],
+    filters: Filters,
+    time_range: TimeRange,
+    page: Page | None,
+    sort: Sort | None = None,
+) -> tuple[list[Group], int]:
+    """Sum the matching runs per value of the ``by`` columns; one page of groups.
+
+    Groups come ordered by ``sort`` (then by name), else by name.  Returns the
+    page and the number of groups in all.  ``page=None`` answers every group.
+    """
+    measured = _measured(rollup, by, filters, time_range)
+    keys = [measured.c[name] for name in by]
+    summed = sa.select(*keys, *_aggregates(measured)).group_by(*keys).subquery("summed")
+    names = [summed.c[name] for name in by]
+    order: list[Any] = []
+    if sort is not None:
+        expression = SORT_KEYS[sort.key](summed.c, sort.profile)
+        ordered = expression.asc() if sort.order is SortOrder.ASC else expression.desc()
+        order.append(ordered.nulls_last())
+    order += [name.asc() for name in names]
+    query = sa.select(summed, sa.func.count().over().label("group_count")).order_by(
+        *order
+    )
+    if page is not None:
+        query = query.limit(page.limit).offset(page.offset)
+
+    rows = connection.execute(query).all()
+    if rows:
+        total = int(rows[0].group_count)
+    elif page is not None and page.offset > 0:
+        count = sa.select(sa.func.count()).select_from(summed)
+        total = int(connection.execute(count).scalar_one())
+    else:
+        total = 0
+    groups = [_group(row, tuple(getattr(row, name) for name in by)) for row in rows]
+    return groups, total
+
+
+def histories(
+    connection: sa.Connection, jobs: Sequence[tuple[JobKey, int]]
+) -> list[list[HistoryRun]]:
+    """For each (job, count), its ``count`` newest runs that were not cancelled.
+
+    Newest first, as :func:`cisizer.core.compute_sizing` takes them; one
+    statement per chunk of jobs, each part walking the job's time index.
+    """
+    found: list[list[HistoryRun]] = [[] for _ in jobs]
+    for first in range(0, len(jobs), _HISTORY_CHUNK):
+        parts = []
+        for slot, (job, count) in enumerate(
+            jobs[first : first + _HISTORY_CHUNK], start=first
+        ):
+            newest = (
+                sa.select(
+                    sa.literal(slot, sa.Integer()).label("slot"),
+                    runs.c.end_time,
+                    runs.c.id,
+                    runs.c.payload,
+                    runs.c.cpu_limit_cores,
+                    runs.c.memory_limit_bytes,
+                )
+                .where(job_filter(job), runs.c.status != RunStatus.CANCELLED.value)
+                .order_by(runs.c.end_time.desc(), runs.c.id.desc())
+                .limit(count)
+                .subquery()
+            )
+            parts.append(sa.select(newest))
+        union = sa.union_all(*parts).subquery("newest")
+        query = sa.select(union).order_by(
+            union.c.slot, union.c.end_time.desc(), union.c.id.desc()
+        )
+        for row in connection.execute(query):
+            found[row.slot].append(
+                HistoryRun(
+                    row.payload,
+                    row.cpu_limit_cores,
+                    None
+                    if row.memory_limit_bytes is None
+                    else int(row.memory_limit_bytes),
+                )
+            )
+    return found

@@ -1,0 +1,99 @@
+"""Keep the daily rollups of runs current as runs are stored.
+
+Each stored run adds itself to one row per rollup (job, organization and
+runner, each per UTC day of ``end_time``), inside the transaction that
+stored it, so a rollup never disagrees with the runs table.  The upsert is
+``INSERT ... ON CONFLICT DO UPDATE`` on both databases; only the scalar
+maximum and minimum differ (``greatest``/``least`` on PostgreSQL, the
+two-argument ``max``/``min`` on SQLite).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from cisizer.server._schema import (
+    daily_job_totals,
+    daily_organization_totals,
+    daily_runner_totals,
+)
+
+__all__ = ["SUMMED", "add_run_to_rollups", "run_measures"]
+
+# Rollup columns that add up, and those that keep an extreme.
+SUMMED = (
+    "runs",
+    "successes",
+    "failures",
+    "limited_runs",
+    "duration_seconds",
+    "used_core_seconds",
+    "allocated_core_seconds",
+    "memory_gib_seconds",
+    "limited_used_core_seconds",
+    "limited_core_seconds",
+)
+_LARGEST = ("max_duration_seconds", "peak_memory_bytes", "last_end_time")
+_SMALLEST = ("first_end_time",)
+
+_ROLLUP_KEYS: tuple[tuple[sa.Table, tuple[str, ...]], ...] = (
+    (daily_job_totals, ("organization", "repository", "workflow", "job")),
+    (daily_organization_totals, ("organization",)),
+    (daily_runner_totals, ("runner",)),
+)
+
+
+def run_measures(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The rollup measures of one run, from the values of its ``runs`` row."""
+    end_time: datetime = values["end_time"]
+    return {
+        "runs": 1,
+        "successes": int(values["status"] == "success"),
+        "failures": int(values["status"] == "failure"),
+        "limited_runs": int(values["cpu_limit_cores"] is not None),
+        "duration_seconds": values["duration_seconds"],
+        "max_duration_seconds": values["duration_seconds"],
+        "used_core_seconds": values["used_core_seconds"],
+        "allocated_core_seconds": values["allocated_core_seconds"],
+        "memory_gib_seconds": values["memory_gib_seconds"],
+        "limited_used_core_seconds": values["limited_used_core_seconds"],
+        "limited_core_seconds": values["limited_core_seconds"],
+        "peak_memory_bytes": values["peak_memory_bytes"],
+        "first_end_time": end_time,
+        "last_end_time": end_time,
+    }
+
+
+def add_run_to_rollups(connection: sa.Connection, values: Mapping[str, Any]) -> None:
+    """Add one newly stored run (its ``runs`` row values) to every rollup."""
+    postgres = connection.dialect.name == "postgresql"
+    insert = postgresql.insert if postgres else sqlite.insert
+    largest = sa.func.greatest if postgres else sa.func.max
+    smallest = sa.func.least if postgres else sa.func.min
+    day = values["end_time"].astimezone(UTC).date()
+    measures = run_measures(values)
+
+    for table, keys in _ROLLUP_KEYS:
+        if any(values[key] is None for key in keys):
+            continue
+        statement = insert(table).values(
+            {**{key: values[key] for key in keys}, "day": day, **measures}
+        )
+        excluded = statement.excluded
+        changes: dict[str, Any] = {
+            name: table.c[name] + excluded[name] for name in SUMMED
+        }
+        changes.update(
+            {name: largest(table.c[name], excluded[name]) for name in _LARGEST}
+        )
+        changes.update(
+            {name: smallest(table.c[name], excluded[name]) for name in _SMALLEST}
+        )
+        connection.execute(
+            statement.on_conflict_do_update(index_elements=[*keys, "day"], set_=changes)
+        )
