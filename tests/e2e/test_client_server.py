@@ -340,3 +340,133 @@ def test_errors_of_the_real_receiver(
 
     assert caught.value.detail is not None
     assert caught.value.detail.startswith("runs")
+
+
+REPORTS: list[tuple[str, Callable[[Any], Any], str, dict[str, Any]]] = [
+    (
+        "metrics_overview",
+        lambda c: c.metrics_overview(),
+        "/api/v1/metrics/overview",
+        {},
+    ),
+    (
+        "organization_metrics",
+        lambda c: c.organization_metrics("my-org", limit=1, offset=1),
+        "/api/v1/metrics/org/my-org",
+        {"limit": 1, "offset": 1},
+    ),
+    (
+        "repository_metrics",
+        lambda c: c.repository_metrics("my-org", "my-org/my-repo"),
+        "/api/v1/metrics/org/my-org/repo/my-repo",
+        {},
+    ),
+    (
+        "organization_sizing",
+        lambda c: c.organization_sizing("my-org"),
+        "/api/v1/sizing/org/my-org",
+        {},
+    ),
+    (
+        "repository_sizing",
+        lambda c: c.repository_sizing(
+            "my-org", "my-repo", to=BASE_TIME + timedelta(hours=1)
+        ),
+        "/api/v1/sizing/org/my-org/repo/my-repo",
+        {"to": "2026-02-06T15:30:00Z"},
+    ),
+    (
+        "compare_repositories",
+        lambda c: c.compare_repositories("my-org", sort="energy_wh", order="asc"),
+        "/api/v1/compare/repos",
+        {"org": "my-org", "sort": "energy_wh", "order": "asc"},
+    ),
+    (
+        "compare_workflows",
+        lambda c: c.compare_workflows("my-org", "my-repo"),
+        "/api/v1/compare/workflows",
+        {"org": "my-org", "repo": "my-repo"},
+    ),
+    ("list_runners", lambda c: c.list_runners(), "/api/v1/runners", {}),
+    (
+        "runners_overview",
+        lambda c: c.runners_overview(from_=BASE_TIME),
+        "/api/v1/runners/overview",
+        {"from": "2026-02-06T14:30:00Z"},
+    ),
+    (
+        "runner_report",
+        lambda c: c.runner_report("runner-0"),
+        "/api/v1/runners/runner-0",
+        {},
+    ),
+]
+
+
+def _seed_two_repositories(client: Any) -> None:
+    _seed(client, count=4)
+    other = JobKey("my-org", "my-org/other-repo", "release.yml", "publish")
+    token = client.create_push_token(other).token
+    push = make_push("run-x", minutes=15, runner="runner-2")
+    moved = Push(
+        organization="my-org",
+        repository="other-repo",
+        workflow="release.yml",
+        job="publish",
+        run_id="run-x",
+        runner="runner-2",
+        payload=push.payload,
+    )
+    client.push_metrics(moved, token=token)
+
+
+def test_reports_match_the_api(connect: Callable[..., Any], http: httpx.Client) -> None:
+    """Each aggregation, comparison and runner report equals the raw answer."""
+    client = connect()
+    _seed_two_repositories(client)
+
+    for name, call, path, params in REPORTS:
+        report = call(client)
+        raw = http.get(path, params=params)
+
+        assert raw.status_code == 200, (name, raw.text)
+        assert _json(report) == raw.json(), name
+
+
+def test_report_iterators_walk_every_row(
+    connect: Callable[..., Any], http: httpx.Client
+) -> None:
+    """Each report iterator yields the rows of the whole list, one row a page."""
+    client = connect()
+    _seed_two_repositories(client)
+
+    repositories = list(client.iter_organization_metrics("my-org", page_size=1))
+    jobs = list(client.iter_organization_sizing("my-org", page_size=1))
+    runners = list(client.iter_runners(page_size=1))
+    fleet = list(client.iter_runners_overview(page_size=1))
+    compared = list(client.iter_compare_repositories("my-org", page_size=1))
+    organizations = list(client.iter_metrics_overview(page_size=1))
+    workflows = list(client.iter_repository_metrics("my-org", "my-repo", page_size=1))
+    by_workflow = list(client.iter_compare_workflows("my-org", "my-repo", page_size=1))
+    runner_orgs = list(client.iter_runner_report("runner-2", page_size=1))
+    repo_jobs = list(client.iter_repository_sizing("my-org", "my-repo", page_size=1))
+
+    assert [row.repository for row in repositories] == [
+        "my-org/my-repo",
+        "my-org/other-repo",
+    ]
+    assert [(row.repository, row.job) for row in jobs] == [
+        ("my-org/my-repo", "build"),
+        ("my-org/other-repo", "publish"),
+    ]
+    assert _json(runners) == http.get("/api/v1/runners").json()["runners"]
+    assert _json(fleet) == http.get("/api/v1/runners/overview").json()["runners"]
+    assert {row.repository for row in compared} == {
+        "my-org/my-repo",
+        "my-org/other-repo",
+    }
+    assert [row.organization for row in organizations] == ["my-org"]
+    assert [row.workflow for row in workflows] == ["ci.yml"]
+    assert [row.workflow for row in by_workflow] == ["ci.yml"]
+    assert [row.organization for row in runner_orgs] == ["my-org"]
+    assert [row.job for row in repo_jobs] == ["build"]
