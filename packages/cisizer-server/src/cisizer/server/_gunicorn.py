@@ -20,7 +20,9 @@ class _Receiver(BaseApplication):  # type: ignore[misc]
 
     def load_config(self) -> None:
         for name, value in self._options.items():
-            self.cfg.set(name, value)
+            # Settings newer than the installed gunicorn are left out.
+            if name in self.cfg.settings:
+                self.cfg.set(name, value)
 
     def load(self) -> falcon.App[falcon.Request, falcon.Response]:
         return self._app
@@ -50,5 +52,7 @@ def run_gunicorn(
             "loglevel": log_level,
             "accesslog": None,
             "preload_app": True,
+            # One shared control socket path would clash between receivers.
+            "control_socket_disable": True,
         },
     ).run()
