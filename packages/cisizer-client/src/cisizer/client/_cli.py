@@ -192,7 +192,7 @@ def _range_options(func: Callable[P, R]) -> Callable[P, R]:
         "to",
         callback=_datetime,
         metavar="DATETIME",
-        help="Only runs that ended before this time.",
+        help="Only runs that ended at or before this time.",
     )(func)
     return click.option(
         "--from",
