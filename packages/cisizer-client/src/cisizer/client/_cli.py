@@ -20,7 +20,6 @@ import click
 
 from cisizer.client._client import Client
 from cisizer.client._errors import (
-    APIError,
     AuthenticationError,
     CISizerError,
     ConfigurationError,
@@ -111,8 +110,6 @@ def _exit_code(error: CISizerError) -> int:
         return EXIT_TRANSPORT
     if isinstance(error, ConfigurationError):
         return EXIT_USAGE
-    if isinstance(error, APIError):
-        return EXIT_API_ERROR
     return EXIT_API_ERROR
 
 
