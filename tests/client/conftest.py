@@ -6,6 +6,7 @@ The receiver is mocked with respx; no server code is imported here.
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
@@ -107,6 +108,27 @@ class SyncedAsyncClient:
     def close(self) -> None:
         """Close the wrapped client."""
         self._loop.run_until_complete(self.wrapped.aclose())
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_tls_context() -> Iterator[None]:
+    """Build httpx's default TLS context once: it costs ~60 ms per client."""
+    from httpx._transports import default
+
+    original = getattr(default, "create_ssl_context", None)
+    if original is None:
+        yield
+        return
+    cached = functools.cache(original)
+
+    def create_ssl_context(
+        verify: Any = True, cert: Any = None, trust_env: bool = True
+    ) -> Any:
+        return cached(verify, cert, trust_env)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(default, "create_ssl_context", create_ssl_context)
+        yield
 
 
 @pytest.fixture(params=["sync", "async"])
