@@ -6,15 +6,23 @@ auth mode to admit the request for that tier before the responder runs.
 A mode is one class here, so ``oidc`` and ``gateway`` plug in beside
 :class:`NoneModeAuthenticator` without touching the routes.
 
-=========== ====================================================
-tier        who may call in mode ``none``
-=========== ====================================================
-open        anyone
-read_token  the Bearer read token
-push_token  a Bearer push token (its scope is checked against the body)
-relaxed     the Bearer read token (oidc/gateway: also a session)
-strict      the Bearer read token (oidc/gateway: a session only)
-=========== ====================================================
+=========== ===================== =========================================
+tier        mode ``none``         modes ``oidc`` and ``gateway``
+=========== ===================== =========================================
+open        anyone                anyone
+read_token  the Bearer read token the Bearer read token
+push_token  a Bearer push token   a Bearer push token (scope checked later)
+relaxed     the Bearer read token a person (session cookie or gateway JWT)
+                                  or the Bearer read token
+strict      the Bearer read token a person only
+=========== ===================== =========================================
+
+A person is the session cookie in mode ``oidc`` and the JWT in
+``X-Access-Token`` in mode ``gateway``.  401 means no credential, or one
+that does not verify; 403 means a credential that verifies but is not of
+a kind the tier takes (the read token on a strict route), a person the
+allow-lists leave out, or a push token of another job.  The token and
+ingest routes look at ``Authorization`` only, as in mode ``none``.
 """
 
 from __future__ import annotations
@@ -26,13 +34,19 @@ import attrs
 import falcon
 
 from cisizer.core import JobKey, PushTokenSigner, read_token_matches
-from cisizer.server._errors import AuthenticationError, ConfigurationError
+from cisizer.server._errors import AuthenticationError, PermissionDeniedError
+from cisizer.server._gateway import GATEWAY_HEADER, GatewayVerifier, load_public_key
+from cisizer.server._jwks import JwksCache
+from cisizer.server._oidc import sessions_from_settings
+from cisizer.server._session import SESSION_COOKIE, Sessions, User
 from cisizer.server._settings import AuthMode, Settings
 
 __all__ = [
     "AuthMiddleware",
     "Authenticator",
+    "GatewayModeAuthenticator",
     "NoneModeAuthenticator",
+    "OidcModeAuthenticator",
     "Principal",
     "Tier",
     "build_authenticator",
@@ -53,13 +67,16 @@ class Tier(enum.StrEnum):
 
 @attrs.frozen
 class Principal:
-    """Who made a request: ``kind`` is ``anonymous``, ``read_token`` or ``push_token``.
+    """Who made a request: ``kind`` is ``anonymous``, ``read_token``, ``push_token``,
+    ``session`` (oidc) or ``gateway``.
 
-    ``job`` is the scope of a push token, ``None`` for every other kind.
+    ``job`` is the scope of a push token and ``user`` the person of a
+    session or gateway JWT; both are ``None`` for every other kind.
     """
 
     kind: str
     job: JobKey | None = None
+    user: User | None = None
 
 
 ANONYMOUS = Principal("anonymous")
@@ -109,15 +126,111 @@ class NoneModeAuthenticator:
         return Principal("read_token")
 
 
+class _PersonModeAuthenticator:
+    """What modes oidc and gateway share: tokens as in mode none, people beside."""
+
+    kind = "person"
+    missing = "a credential is required"
+
+    def __init__(self, read_token: str, signer: PushTokenSigner) -> None:
+        """Check machine credentials against ``read_token`` and ``signer``."""
+        self._machines = NoneModeAuthenticator(read_token, signer)
+        self._read_token = read_token
+
+    def person(self, req: falcon.Request) -> User | None:
+        """The person the request carries, None if none; raise if it does not verify."""
+        raise NotImplementedError
+
+    def authenticate(self, req: falcon.Request, tier: Tier) -> Principal:
+        """Return who is calling, or raise when the tier is not met."""
+        if tier in (Tier.OPEN, Tier.READ_TOKEN, Tier.PUSH_TOKEN):
+            return self._machines.authenticate(req, tier)
+
+        token = _bearer(req)
+        read = token is not None and read_token_matches(token, self._read_token)
+        if read and tier is Tier.RELAXED:
+            return Principal("read_token")
+
+        user = self.person(req)
+        if user is not None:
+            return Principal(self.kind, user=user)
+        if read:
+            raise PermissionDeniedError(
+                f"the read token is not accepted here; {self.missing}"
+            )
+        if token is not None:
+            raise AuthenticationError("Authorization: not the read token")
+        raise AuthenticationError(self.missing)
+
+
+class OidcModeAuthenticator(_PersonModeAuthenticator):
+    """Auth mode ``oidc``: the session cookie for people, tokens for programs."""
+
+    kind = "session"
+    missing = f"sign in at /ui/login (the {SESSION_COOKIE} cookie is missing)"
+
+    def __init__(
+        self, read_token: str, signer: PushTokenSigner, sessions: Sessions
+    ) -> None:
+        """Read people from ``sessions``."""
+        super().__init__(read_token, signer)
+        self._sessions = sessions
+
+    def person(self, req: falcon.Request) -> User | None:
+        """The user of the session cookie, None without one."""
+        return self._sessions.user(req)
+
+
+class GatewayModeAuthenticator(_PersonModeAuthenticator):
+    """Auth mode ``gateway``: the proxy's JWT for people, tokens for programs."""
+
+    kind = "gateway"
+    missing = f"{GATEWAY_HEADER}: a gateway JWT is required"
+
+    def __init__(
+        self, read_token: str, signer: PushTokenSigner, verifier: GatewayVerifier
+    ) -> None:
+        """Verify people with ``verifier``."""
+        super().__init__(read_token, signer)
+        self._verifier = verifier
+
+    def person(self, req: falcon.Request) -> User | None:
+        """The user of the gateway JWT, None without one."""
+        token = req.get_header(GATEWAY_HEADER)
+        if token is None or not token.strip():
+            return None
+        return self._verifier.verify(token.strip())
+
+
 def build_authenticator(settings: Settings, signer: PushTokenSigner) -> Authenticator:
-    """Build the authenticator of the configured auth mode."""
-    if settings.auth_mode is AuthMode.NONE:
-        return NoneModeAuthenticator(settings.read_token, signer)
-    # TODO: the oidc and gateway modes are not built yet; until they are, the
-    # receiver refuses to start in them rather than run unprotected.
-    raise ConfigurationError(
-        f"--auth-mode {settings.auth_mode.value} is not supported yet; use none"
-    )
+    """Build the authenticator of the configured auth mode.
+
+    Raises:
+        ConfigurationError: a setting of the mode is missing or wrong.
+    """
+    if settings.auth_mode is AuthMode.OIDC:
+        sessions = sessions_from_settings(settings)
+        return OidcModeAuthenticator(settings.read_token, signer, sessions)
+    if settings.auth_mode is AuthMode.GATEWAY:
+        assert settings.gateway_issuer is not None
+        assert settings.gateway_audience is not None
+        verifier = GatewayVerifier(
+            issuer=settings.gateway_issuer,
+            audience=settings.gateway_audience,
+            algorithms=settings.gateway_algorithms,
+            public_key=(
+                load_public_key("--gateway-public-key", settings.gateway_public_key)
+                if settings.gateway_public_key
+                else None
+            ),
+            jwks=(
+                JwksCache(settings.gateway_jwks_url)
+                if settings.gateway_jwks_url
+                else None
+            ),
+        )
+        return GatewayModeAuthenticator(settings.read_token, signer, verifier)
+    return NoneModeAuthenticator(settings.read_token, signer)
 
 
 class AuthMiddleware:
@@ -143,7 +256,7 @@ class AuthMiddleware:
 
 def security_schemes(mode: AuthMode) -> dict[str, Any]:
     """The OpenAPI security schemes a receiver in ``mode`` accepts."""
-    return {
+    schemes: dict[str, Any] = {
         "readToken": {
             "type": "http",
             "scheme": "bearer",
@@ -156,6 +269,21 @@ def security_schemes(mode: AuthMode) -> dict[str, Any]:
             "description": "A push token from POST /api/v1/token, scoped to one job.",
         },
     }
+    if mode is AuthMode.OIDC:
+        schemes["sessionCookie"] = {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": SESSION_COOKIE,
+            "description": "The session set by signing in at /ui/login.",
+        }
+    if mode is AuthMode.GATEWAY:
+        schemes["gatewayToken"] = {
+            "type": "apiKey",
+            "in": "header",
+            "name": GATEWAY_HEADER,
+            "description": "A JWT from the authenticating gateway in front.",
+        }
+    return schemes
 
 
 def security_requirements(tier: Tier, mode: AuthMode) -> list[dict[str, list[str]]]:
@@ -164,4 +292,9 @@ def security_requirements(tier: Tier, mode: AuthMode) -> list[dict[str, list[str
         return []
     if tier is Tier.PUSH_TOKEN:
         return [{"pushToken": []}]
-    return [{"readToken": []}]
+    if tier is Tier.READ_TOKEN or mode is AuthMode.NONE:
+        return [{"readToken": []}]
+    person = "sessionCookie" if mode is AuthMode.OIDC else "gatewayToken"
+    if tier is Tier.RELAXED:
+        return [{person: []}, {"readToken": []}]
+    return [{person: []}]

@@ -99,6 +99,69 @@ _SETTINGS_OPTIONS = (
         type=float,
         help="Embodied carbon per allocated core-hour, gCO2e.",
     ),
+    _option("--oidc-issuer", help="OIDC: the provider's issuer URL (oidc mode)."),
+    _option("--oidc-client-id", help="OIDC: this receiver's client id."),
+    _option("--oidc-client-secret", help="OIDC: this receiver's client secret."),
+    _option(
+        "--oidc-redirect-url",
+        help="OIDC: this receiver's public callback URL, ending in /ui/callback; "
+        "the session cookie is Secure when it is https.",
+    ),
+    _option(
+        "--oidc-scopes",
+        default="openid profile email",
+        show_default=True,
+        help="OIDC: scopes to ask for, separated by spaces or commas.",
+    ),
+    _option(
+        "--oidc-allowed-groups",
+        default="",
+        help="OIDC: comma-separated groups allowed in (default: anyone the "
+        "provider signs in, unless --oidc-allowed-emails is set).",
+    ),
+    _option(
+        "--oidc-allowed-emails",
+        default="",
+        help="OIDC: comma-separated email addresses allowed in.",
+    ),
+    _option(
+        "--oidc-groups-claim",
+        default="groups",
+        show_default=True,
+        help="OIDC: the ID token claim listing the user's groups.",
+    ),
+    _option(
+        "--session-key",
+        "session_keys",
+        multiple=True,
+        help="OIDC: key sealing session cookies (required in oidc mode, at least "
+        "32 bytes). Repeat for rotation: the first seals, all open. In the "
+        "variable, separate keys with spaces.",
+    ),
+    _option(
+        "--session-ttl",
+        callback=_duration,
+        default="8h",
+        show_default=True,
+        help="OIDC: lifetime of a session: seconds or 90m, 8h, 1d.",
+    ),
+    _option(
+        "--gateway-jwks-url",
+        help="Gateway: URL of the key set that signs X-Access-Token JWTs.",
+    ),
+    _option(
+        "--gateway-public-key",
+        help="Gateway: PEM public key that signs X-Access-Token JWTs, or the "
+        "path of a PEM file.",
+    ),
+    _option("--gateway-issuer", help="Gateway: the iss every JWT must carry."),
+    _option("--gateway-audience", help="Gateway: the aud every JWT must carry."),
+    _option(
+        "--gateway-algorithms",
+        default="RS256,ES256",
+        show_default=True,
+        help="Gateway: comma-separated JWT algorithms accepted (asymmetric only).",
+    ),
 )
 
 
@@ -108,10 +171,41 @@ def _settings_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def _split(value: str | None, separators: str = ",") -> tuple[str, ...]:
+    text = value or ""
+    for separator in separators[1:]:
+        text = text.replace(separator, separators[0])
+    return tuple(item.strip() for item in text.split(separators[0]) if item.strip())
+
+
+def _public_key(value: str | None) -> str | None:
+    """PEM text as given, or read from the file the value names."""
+    if not value or "-----BEGIN" in value:
+        return value
+    try:
+        with open(value, encoding="ascii") as file:
+            return file.read()
+    except (OSError, UnicodeError) as error:
+        raise ConfigurationError(
+            f"--gateway-public-key: neither PEM text nor a readable file ({error})"
+        ) from None
+
+
 def _settings(options: dict[str, Any]) -> Settings:
     keys = tuple(key for value in options.pop("hmac_keys") for key in value.split())
+    session_keys = tuple(
+        key for value in options.pop("session_keys", ()) for key in value.split()
+    )
+    for name in ("oidc_allowed_groups", "oidc_allowed_emails", "gateway_algorithms"):
+        if name in options:
+            options[name] = _split(options[name])
+    if "oidc_scopes" in options:
+        options["oidc_scopes"] = _split(options["oidc_scopes"], ", ")
+    if "gateway_public_key" in options:
+        options["gateway_public_key"] = _public_key(options["gateway_public_key"])
     return Settings(
         hmac_keys=keys,
+        session_keys=session_keys,
         read_token=options.pop("read_token") or "",
         **options,
     )

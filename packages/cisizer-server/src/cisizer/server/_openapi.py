@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from cisizer.server._auth import Tier, security_requirements, security_schemes
+from cisizer.server._oidc import login_openapi_paths
 from cisizer.server._routes import ROUTES, Route
 from cisizer.server._settings import AuthMode
 
@@ -122,7 +123,7 @@ class SchemaBuilder:
         return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _error_statuses(route: Route) -> list[int]:
+def _error_statuses(route: Route, mode: AuthMode) -> list[int]:
     statuses = {400, 503, *route.errors}
     if "{" in route.path:
         # A name holding an encoded slash splits into a path no route has.
@@ -130,6 +131,9 @@ def _error_statuses(route: Route) -> list[int]:
     if route.tier is not Tier.OPEN:
         statuses.add(401)
     if route.tier is Tier.PUSH_TOKEN:
+        statuses.add(403)
+    if mode is not AuthMode.NONE and route.tier in (Tier.RELAXED, Tier.STRICT):
+        # The read token on a strict route, or a person the allow-lists exclude.
         statuses.add(403)
     if route.body is not None:
         statuses.update((413, 415))
@@ -165,7 +169,7 @@ def _operation(route: Route, builder: SchemaBuilder, mode: AuthMode) -> dict[str
                 "application/json": {"schema": builder.schema(route.response)}
             }
         responses[str(status)] = answer
-    for status in _error_statuses(route):
+    for status in _error_statuses(route, mode):
         responses[str(status)] = {
             "description": _ERROR_TEXT[status],
             "content": {
@@ -203,6 +207,8 @@ def build_openapi(
         if route.in_schema:
             operation = _operation(route, builder, mode)
             paths.setdefault(route.path, {})[route.method.lower()] = operation
+    if mode is AuthMode.OIDC:
+        paths.update(login_openapi_paths())
 
     schemas = {**builder.components, "Problem": _PROBLEM}
     return {

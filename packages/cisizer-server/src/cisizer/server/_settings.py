@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -49,6 +50,25 @@ class Settings:
     grid_g_per_kwh: float | None = None
     embodied_g_per_core_hour: float | None = None
     migrate: bool = True
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = attrs.field(default=None, repr=False)
+    oidc_redirect_url: str | None = None
+    oidc_scopes: tuple[str, ...] = attrs.field(
+        default=("openid", "profile", "email"), converter=tuple
+    )
+    oidc_allowed_groups: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    oidc_allowed_emails: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    oidc_groups_claim: str = "groups"
+    session_keys: tuple[str, ...] = attrs.field(default=(), repr=False, converter=tuple)
+    session_ttl: timedelta = timedelta(hours=8)
+    gateway_jwks_url: str | None = None
+    gateway_public_key: str | None = None
+    gateway_issuer: str | None = None
+    gateway_audience: str | None = None
+    gateway_algorithms: tuple[str, ...] = attrs.field(
+        default=("RS256", "ES256"), converter=tuple
+    )
 
     def check(self) -> None:
         """Raise ConfigurationError naming the first flag that is missing or wrong."""
@@ -73,6 +93,56 @@ class Settings:
             if value is not None and not value >= 0:
                 flag = "--" + name.replace("_", "-")
                 raise ConfigurationError(f"{flag} must be >= 0")
+        if self.auth_mode is AuthMode.OIDC:
+            self._check_oidc()
+        if self.auth_mode is AuthMode.GATEWAY:
+            self._check_gateway()
+
+    def _check_oidc(self) -> None:
+        for name in (
+            "oidc_issuer",
+            "oidc_client_id",
+            "oidc_client_secret",
+            "oidc_redirect_url",
+        ):
+            if not getattr(self, name):
+                raise ConfigurationError(f"{_flag(name)} is required in oidc mode")
+        _check_url("oidc_issuer", self.oidc_issuer)
+        _check_url("oidc_redirect_url", self.oidc_redirect_url)
+        assert self.oidc_redirect_url is not None
+        if not urlsplit(self.oidc_redirect_url).path.endswith("/ui/callback"):
+            raise ConfigurationError(
+                "--oidc-redirect-url must end in /ui/callback, the receiver's "
+                "callback route"
+            )
+        if "openid" not in self.oidc_scopes:
+            raise ConfigurationError("--oidc-scopes must include openid")
+        if not self.session_keys or not all(self.session_keys):
+            raise ConfigurationError(
+                "--session-key (CISIZER_SESSION_KEY) is required in oidc mode"
+            )
+        if any(len(key.encode()) < MIN_HMAC_KEY_BYTES for key in self.session_keys):
+            raise ConfigurationError(
+                f"--session-key (CISIZER_SESSION_KEY) must be at least "
+                f"{MIN_HMAC_KEY_BYTES} bytes"
+            )
+        if self.session_ttl <= timedelta(0):
+            raise ConfigurationError("--session-ttl must be positive")
+
+    def _check_gateway(self) -> None:
+        if not self.gateway_jwks_url and not self.gateway_public_key:
+            raise ConfigurationError(
+                "--gateway-jwks-url or --gateway-public-key is required in gateway mode"
+            )
+        if self.gateway_jwks_url and self.gateway_public_key:
+            raise ConfigurationError(
+                "give only one of --gateway-jwks-url and --gateway-public-key"
+            )
+        if self.gateway_jwks_url:
+            _check_url("gateway_jwks_url", self.gateway_jwks_url)
+        for name in ("gateway_issuer", "gateway_audience"):
+            if not getattr(self, name):
+                raise ConfigurationError(f"{_flag(name)} is required in gateway mode")
 
     def energy(self) -> EnergyProfile:
         """The energy profile named by ``energy_profile`` with any coefficient set."""
@@ -90,3 +160,19 @@ class Settings:
             if getattr(self, name) is not None
         }
         return attrs.evolve(profile, **changes)
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _check_url(name: str, value: str | None) -> None:
+    """Require https, or http to a loopback host (development and tests)."""
+    parts = urlsplit(value or "")
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if not parts.hostname or not (
+        parts.scheme == "https" or (parts.scheme == "http" and loopback)
+    ):
+        raise ConfigurationError(
+            f"{_flag(name)} must be an https:// URL (http:// only for localhost)"
+        )
