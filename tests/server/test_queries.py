@@ -130,3 +130,12 @@ def test_bad_path_names_are_400(http, read, path, field):
 def test_limit_maximum_is_accepted(http, read, three_runs):
     """limit=1000 is the largest page and is allowed."""
     assert len(_ids(http.get(JOB_RUNS, params={"limit": 1000}, headers=read))) == 3
+
+
+@pytest.mark.parametrize("name", ["limit", "offset", "from", "to"])
+def test_blank_query_value_is_400(http, read, name):
+    """A parameter given without a value is refused, not ignored."""
+    response = http.get(f"{JOB_RUNS}?{name}=", headers=read)
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith(f"{name}: ")
