@@ -9,8 +9,12 @@ import attrs
 import httpx
 import pytest
 import respx
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cisizer.client import AuthenticationError
+from cisizer.client._endpoints import Call
+from cisizer.client._pages import Pager
 from cisizer.core import converter
 
 PATH = "/api/v1/metrics/repo/my-org/my-repo/ci.yml/build"
@@ -143,3 +147,42 @@ def test_report_iterator_skips_a_row_pushed_onto_the_next_page(
     names = [row.runner for row in client.iter_runners(page_size=2)]
 
     assert names == ["b", "c", "d"]
+
+
+@given(
+    count=st.integers(min_value=0, max_value=60),
+    page_size=st.integers(min_value=1, max_value=25),
+    with_total=st.booleans(),
+)
+def test_pager_yields_every_row_once_in_order(
+    count: int, page_size: int, with_total: bool
+) -> None:
+    """For any list and page size, the pager yields each row once, in order."""
+    rows = list(range(count))
+    offsets: list[int] = []
+
+    def call_at(limit: int, offset: int) -> Call[Any]:
+        offsets.append(offset)
+        return Call("GET", "/rows", lambda data: data, params={"limit": str(limit)})
+
+    def fetch(call: Call[Any]) -> dict[str, Any]:
+        start = offsets[-1]
+        return {"rows": rows[start : start + page_size], "total": count}
+
+    pager: Pager[dict[str, Any], int] = Pager(
+        call_at,
+        lambda page: page["rows"],
+        page_size=page_size,
+        total_of=(lambda page: page["total"]) if with_total else (lambda page: None),
+        key=lambda row: row,
+    )
+    seen: list[int] = []
+    call = pager.next_call()
+    while call is not None:
+        seen += pager.take(fetch(call))
+        call = pager.next_call()
+
+    assert seen == rows
+    full_pages = -(-count // page_size)
+    extra = 0 if with_total or count % page_size else 1
+    assert len(offsets) == max(1, full_pages + extra)
