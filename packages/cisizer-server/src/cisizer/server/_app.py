@@ -20,10 +20,11 @@ from cisizer.server._auth import AuthMiddleware, build_authenticator
 from cisizer.server._errors import install_error_handlers
 from cisizer.server._input import check_query_names, path_name
 from cisizer.server._migrate import migrate
+from cisizer.server._oidc import add_login_routes
 from cisizer.server._openapi import build_openapi
 from cisizer.server._resources import State
 from cisizer.server._routes import ROUTES, Route
-from cisizer.server._settings import Settings
+from cisizer.server._settings import AuthMode, Settings
 
 __all__ = ["RequestLogMiddleware", "create_app"]
 
@@ -150,4 +151,6 @@ def create_app(
     for path, resource in _resources(ROUTES, state).items():
         app.add_route(path, resource)
     app.add_static_route("/swagger/static", swagger_ui_path)
+    if settings.auth_mode is AuthMode.OIDC:
+        add_login_routes(app, settings)
     return app
