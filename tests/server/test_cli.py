@@ -297,3 +297,23 @@ def test_chunked_body_over_the_limit_is_413(gunicorn_server):
     assert "method=POST path=/api/v1/metrics status=413" in log
     assert token not in log
     assert READ_TOKEN not in log
+
+
+@pytest.mark.parametrize(
+    "db_url",
+    [
+        "not a url",
+        "postgresql+psycopg://postgres@127.0.0.1:1/nothing",
+        "sqlite:////nonexistent-dir/cisizer.db",
+    ],
+    ids=["malformed", "unreachable", "missing-dir"],
+)
+def test_bad_database_stops_startup(served, db_url):
+    """A database URL that is malformed or unreachable exits 2 naming --db-url."""
+    args = ["--read-token", READ_TOKEN, "--hmac-key", HMAC_KEY, "--db-url", db_url]
+
+    result = CliRunner().invoke(main, ["serve", *args])
+
+    assert result.exit_code == 2, result.output
+    assert "--db-url" in result.output
+    assert "Traceback" not in result.output

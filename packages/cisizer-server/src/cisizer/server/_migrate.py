@@ -44,6 +44,11 @@ def _sqlite_file_lock(engine: sa.Engine) -> Iterator[None]:
         return
 
     lock_path = Path(f"{database}.migrate-lock")
+    if not lock_path.parent.is_dir():
+        # SQLite cannot open the database either and says so more plainly.
+        yield
+        return
+
     with lock_path.open("a") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
         try:
