@@ -12,7 +12,12 @@ import httpx
 import pytest
 import respx
 
-from cisizer.client import AsyncClient, Client, ConfigurationError
+from cisizer.client import (
+    AsyncClient,
+    Client,
+    ConfigurationError,
+    UnexpectedResponseError,
+)
 from cisizer.core import (
     CpuPercentile,
     Health,
@@ -621,6 +626,17 @@ def test_path_segments_are_percent_encoded(
     client.sizing("my-org", "my-repo", ".forgejo/ci main.yml", "build")
 
     assert route.call_count == 1
+
+
+def test_dot_segments_stay_path_segments(client: Any, api: respx.MockRouter) -> None:
+    """A job named ".." is sent as %2E%2E, not resolved to the parent path."""
+    route = api.get(url__regex=r".*").respond(json={"runs": 0})
+
+    with pytest.raises(UnexpectedResponseError):
+        client.energy("my-org", "my-repo", ".", "..")
+
+    raw_path = route.calls.last.request.url.raw_path
+    assert raw_path == b"/api/v1/energy/repo/my-org/my-repo/%2E/%2E%2E"
 
 
 def test_a_repository_of_another_organization_is_refused(client: Any) -> None:

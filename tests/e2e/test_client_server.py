@@ -470,3 +470,32 @@ def test_report_iterators_walk_every_row(
     assert [row.workflow for row in by_workflow] == ["ci.yml"]
     assert [row.organization for row in runner_orgs] == ["my-org"]
     assert [row.job for row in repo_jobs] == ["build"]
+
+
+def test_names_with_spaces_percents_and_dots_round_trip(
+    connect: Callable[..., Any],
+) -> None:
+    """A workflow 'ci main%.yml' and a job named '..' reach their own job.
+
+    Note: a name with "/" is not tried: the WSGI server decodes %2F in the
+    path before routing, so the receiver cannot address it (see limitations).
+    """
+    client = connect()
+    job = JobKey("my-org", "my-org/my-repo", "ci main%.yml", "..")
+    token = client.create_push_token(job).token
+    base = make_push("run-1", minutes=10)
+    push = Push(
+        organization=job.organization,
+        repository=job.repository,
+        workflow=job.workflow,
+        job=job.job,
+        run_id="run-1",
+        payload=base.payload,
+    )
+
+    stored = client.push_metrics(push, token=token)
+    runs = client.job_metrics("my-org", "my-repo", job.workflow, job.job)
+    sizing = client.sizing("my-org", "my-repo", job.workflow, job.job)
+
+    assert [run.id for run in runs] == [stored.id]
+    assert sizing.meta.runs_analyzed == 1

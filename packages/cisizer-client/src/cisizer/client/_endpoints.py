@@ -127,7 +127,15 @@ def path(*segments: str) -> str:
             raise ValueError(
                 "path segments (organization, repository, …) must be non-empty"
             )
-    return "/api/v1/" + "/".join(quote(segment, safe="") for segment in segments)
+    return "/api/v1/" + "/".join(_quote(segment) for segment in segments)
+
+
+def _quote(segment: str) -> str:
+    # A literal "." or ".." would be resolved away by URL normalisation and
+    # reach another endpoint, so their dots are percent-encoded too.
+    if segment in (".", ".."):
+        return segment.replace(".", "%2E")
+    return quote(segment, safe="")
 
 
 def repo_name(organization: str, repository: str) -> str:
