@@ -258,3 +258,20 @@ def test_help_names_each_variable(tmp_path: Path) -> None:
         "CISIZER_RUN_ATTEMPT",
     ):
         assert variable in done.stdout
+
+
+def test_later_run_sends_earlier_spooled_summaries(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """A run retries what an earlier run left in the spool, in the background."""
+    down = agent_env(tmp_path, None, CISIZER_PUSH_TIMEOUT="0.2", CISIZER_RUN_ID="1")
+    run_agent(["run", "--", "true"], down)
+    up = agent_env(tmp_path, receiver, CISIZER_RUN_ID="2")
+
+    run_agent(["run", "--", "true"], up)
+    deadline = time.monotonic() + 15
+    while len(receiver.requests) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert sorted(r["body"]["run_id"] for r in receiver.requests) == ["1", "2"]
+    assert list((tmp_path / "spool").glob("*.json")) == []

@@ -332,7 +332,9 @@ def _run_measured(command: list[str], settings: Any, identity: Identity) -> int:
     except Exception:
         _log.exception("sampling could not start; the command runs unmeasured")
         sampler = None
-    old = _flush_in_background(settings)
+    # Earlier summaries go in a process of their own, so that this one
+    # keeps the HTTP stack out of memory while the command runs.
+    _spawn_flush(settings)
 
     with _Forwarder() as forwarder:
         code = forwarder.run(command)
@@ -340,35 +342,7 @@ def _run_measured(command: list[str], settings: Any, identity: Identity) -> int:
 
     if sampler is not None:
         _finish(settings, identity, _status(code, forwarder), sampler)
-    if old is not None:
-        old.join(settings.push_timeout)
     return code
-
-
-def _flush_in_background(settings: Any) -> threading.Thread | None:
-    spool = Spool(settings.spool_dir)
-    if not spool.paths():
-        return None
-
-    def work() -> None:
-        from cisizer.agent._delivery import flush_spool
-
-        try:
-            deliveries = flush_spool(
-                spool,
-                url=settings.url,
-                token=settings.push_token,
-                deadline=time.monotonic() + settings.push_timeout,
-            )
-        except Exception:
-            _log.exception("old spooled summaries could not be sent")
-            return
-        for delivery in deliveries:
-            _log.info("earlier %s", delivery.describe())
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    return thread
 
 
 def _finish(settings: Any, identity: Identity, status: str, sampler: Any) -> None:
@@ -480,11 +454,13 @@ def start(state_dir: Path, max_duration: float, log_level: str, **options: Any) 
         )
         return
     _say(f"sampling in the background (pid {child.pid}, state in {state_dir})")
-    if Spool(settings.spool_dir).paths():
-        _spawn_flush(settings)
+    _spawn_flush(settings)
 
 
 def _spawn_flush(settings: Any) -> None:
+    """Send earlier spooled summaries from a detached ``flush`` process."""
+    if not Spool(settings.spool_dir).paths():
+        return
     env = dict(os.environ)
     env.update(
         CISIZER_URL=settings.url or "",
