@@ -11,6 +11,7 @@ Usage: python bench/agent.py [--seconds 60] [--processes 100] [--exporter PATH]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import socket
@@ -193,10 +194,8 @@ def main() -> int:
         )
         finishing_rss = watches[0].rss
         while stopper.poll() is None:
-            try:
+            with contextlib.suppress(OSError):
                 finishing_rss = max(finishing_rss, peak_rss_mib(agent_pid))
-            except OSError:
-                pass
             time.sleep(0.005)
     finally:
         if exporter is not None:
