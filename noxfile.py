@@ -116,3 +116,20 @@ def openapi(session: nox.Session) -> None:
     _install_packages(session, DISTRIBUTIONS["server"])
     with (ROOT / "docs" / "openapi.json").open("w") as out:
         session.run("cisizer-server", "openapi", stdout=out)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run benchmarks; ``nox -s bench -- agent`` measures the agent's own cost.
+
+    The agent benchmark installs Debian's prometheus-node-exporter (apt) to
+    measure it over the same minute, for comparison.
+    """
+    targets = session.posargs or ["agent"]
+    if "agent" in targets:
+        _install_packages(session, DISTRIBUTIONS["agent"])
+        if not Path("/usr/bin/prometheus-node-exporter").exists():
+            session.run(
+                "apt-get", "install", "-y", "prometheus-node-exporter", external=True
+            )
+        session.run("python", "bench/agent.py")
