@@ -23,11 +23,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import attrs
+import falcon.testing
 import httpx
 import pytest
 from click.testing import CliRunner
 from joserfc import jwt
-from joserfc.jwk import RSAKey
+from joserfc.jwk import OctKey, RSAKey
 
 from cisizer.server import AuthMode, Settings, create_app
 from cisizer.server._auth import Tier
@@ -109,6 +110,10 @@ class Provider:
         elif tweak == "key":
             key = RSAKey.generate_key(2048, parameters={"kid": self.key.kid})
         claims.update(changes)
+        if tweak == "hs256":
+            # HS256 keyed with the client secret: legal in OIDC, refused here.
+            secret = OctKey.import_key(CLIENT_SECRET)
+            return jwt.encode({"alg": "HS256"}, claims, secret)
         return jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, key)
 
 
@@ -278,7 +283,6 @@ class OidcServer:
 
 def _settings(provider: Provider, db_url: str, port: int) -> Settings:
     redirect = f"http://127.0.0.1:{port}/ui/callback"
-    provider.redirect_uri = redirect
     return Settings(
         read_token=READ_TOKEN,
         hmac_keys=(HMAC_KEY,),
@@ -314,6 +318,7 @@ def oidc_server(
         handler_class=_QuietWSGIHandler,
     )
     settings = _settings(provider, db_url, server.server_port)
+    provider.redirect_uri = settings.oidc_redirect_url or ""
     engine = create_engine(db_url)
     server.set_app(create_app(settings, engine))
     _serve(server)
@@ -433,10 +438,12 @@ def test_login_returns_to_a_local_next_page_only(oidc_server, user):
     assert str(foreign.url) == oidc_server.url + "/ui/me"
 
 
-@pytest.mark.parametrize("tweak", ["expired", "issuer", "audience", "key", "nonce"])
+@pytest.mark.parametrize(
+    "tweak", ["expired", "issuer", "audience", "key", "nonce", "hs256"]
+)
 def test_bad_id_token_is_refused_and_sets_no_session(oidc_server, browser, user, tweak):
-    """An expired, foreign-issuer, foreign-audience, foreign-key or wrong-nonce ID
-    token ends the login with 401 and no session."""
+    """An expired, foreign-issuer, foreign-audience, foreign-key, wrong-nonce or
+    HS256 ID token ends the login with 401 and no session."""
     oidc_server.provider.tweak = tweak
     response = browser.get("/ui/login")
 
@@ -461,6 +468,7 @@ def test_forged_state_is_refused(oidc_server, user):
         assert forged.status_code == 401
         assert forged.json()["detail"] == "login: state does not match"
         assert client.cookies.get(SESSION_COOKIE) is None
+        assert client.cookies.get(LOGIN_COOKIE) is None
 
 
 def test_callback_without_login_cookie_is_refused(oidc_server, user):
@@ -555,6 +563,39 @@ def test_info_reports_the_mode_and_logout_url(oidc_server):
 
     assert info["auth_mode"] == "oidc"
     assert info["logout_url"] == oidc_server.provider.issuer + LOGOUT_PATH
+
+
+def test_unreachable_provider_answers_502(provider, tmp_path):
+    """A provider nobody answers makes /ui/login a 502 problem, not a 500."""
+    settings = attrs.evolve(
+        _settings(provider, f"sqlite:///{tmp_path / 'x.db'}", 8080),
+        oidc_issuer="http://127.0.0.1:9",
+    )
+    client = falcon.testing.TestClient(create_app(settings))
+
+    response = client.simulate_get("/ui/login")
+
+    assert response.status_code == 502
+    assert response.json["detail"] == (
+        "OpenID provider: discovery document unreachable"
+    )
+
+
+def test_discovery_of_another_issuer_answers_502(provider, tmp_path):
+    """A discovery document naming another issuer is not trusted."""
+    port = urlsplit(provider.issuer).port
+    settings = attrs.evolve(
+        _settings(provider, f"sqlite:///{tmp_path / 'x.db'}", 8080),
+        oidc_issuer=f"http://localhost:{port}",
+    )
+    client = falcon.testing.TestClient(create_app(settings))
+
+    response = client.simulate_get("/ui/login")
+
+    assert response.status_code == 502
+    assert response.json["detail"] == (
+        "OpenID provider: discovery document names another issuer"
+    )
 
 
 # --- the matrix: every route, every credential --------------------------------------
