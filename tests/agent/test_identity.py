@@ -116,3 +116,11 @@ def test_bad_run_attempt_is_an_identity_error() -> None:
 def test_no_ci_detected_without_ci_variables() -> None:
     """An environment with no CI variables names no CI system."""
     assert detect_ci({"HOME": "/root"}) == (None, {})
+
+
+def test_names_the_receiver_would_refuse_are_refused_early() -> None:
+    """Overlong names and control characters are an identity error up front."""
+    with pytest.raises(IdentityError, match="--job / CISIZER_JOB"):
+        resolve_identity({"job": "x" * 256}, GITHUB)
+    with pytest.raises(IdentityError, match="--runner / CISIZER_RUNNER"):
+        resolve_identity({"runner": "bad\nname"}, GITHUB)

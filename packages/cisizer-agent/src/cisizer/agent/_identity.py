@@ -134,6 +134,15 @@ def resolve_identity(
         where = f"{ci} variables" if ci else "no CI system detected"
         raise IdentityError(f"missing job identity ({where}); set {hints}")
 
+    # The receiver refuses such names; better said now than after the job.
+    for field, value in values.items():
+        if len(value) > 255 or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            flag, variable = FIELDS[field]
+            raise IdentityError(
+                f"{field} must be at most 255 characters without control "
+                f"characters ({flag} / {variable})"
+            )
+
     attempt_text = values.get("run_attempt", "1")
     try:
         attempt = int(attempt_text)
