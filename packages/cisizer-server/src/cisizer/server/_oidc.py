@@ -187,6 +187,7 @@ class OidcProvider:
         Raises:
             AuthenticationError: no ID token, or its signature, issuer,
                 audience, expiry or nonce is wrong.
+            ProviderUnavailableError: the provider's key set is unreachable.
         """
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
@@ -204,6 +205,15 @@ class OidcProvider:
             except InvalidKeyIdError:
                 keys = self._jwks.keys(refresh=True)
                 decoded = jwt.decode(id_token, keys, registry=registry)
+        except falcon.HTTPServiceUnavailable:
+            raise ProviderUnavailableError("key set unreachable") from None
+        except JoseError as error:
+            raise AuthenticationError(
+                f"login: ID token refused: {refusal_reason(error)}"
+            ) from None
+        except ValueError:
+            raise AuthenticationError("login: ID token is not a JWT") from None
+        try:
             claims = CodeIDToken(
                 decoded.claims,
                 decoded.header,
@@ -222,8 +232,8 @@ class OidcProvider:
             raise AuthenticationError(
                 f"login: ID token refused: {refusal_reason(error)}"
             ) from None
-        except ValueError:
-            raise AuthenticationError("login: ID token is not a JWT") from None
+        except (ValueError, TypeError, KeyError):
+            raise AuthenticationError("login: ID token refused: bad claims") from None
         return dict(claims)
 
 
