@@ -33,10 +33,11 @@ from joserfc.jwk import OctKey, RSAKey
 from cisizer.server import AuthMode, Settings, create_app
 from cisizer.server._auth import Tier
 from cisizer.server._cli import main
+from cisizer.server._errors import AuthenticationError, PermissionDeniedError
 from cisizer.server._oidc import LOGIN_COOKIE, sessions_from_settings
 from cisizer.server._openapi import build_openapi
 from cisizer.server._routes import ROUTES
-from cisizer.server._session import SESSION_COOKIE, User
+from cisizer.server._session import SESSION_COOKIE, AccessPolicy, User
 from cisizer.server._storage import create_engine
 
 READ_TOKEN = "oidc-read-token-" + "r" * 16
@@ -809,3 +810,65 @@ def test_wrong_oidc_flag_stops_startup(flag, value, message, tmp_path: Path):
     assert result.exit_code == 2
     assert flag in result.output
     assert message in result.output
+
+
+# --- sealed cookies and allow-lists -------------------------------------------------
+
+
+def test_session_key_rotation_keeps_old_sessions(provider):
+    """A cookie sealed with the old key opens once a new key is put first."""
+    old = _settings(provider, "sqlite://", 8080)
+    rotated = attrs.evolve(
+        old, session_keys=("new-session-key-" + "n" * 32, *old.session_keys)
+    )
+    cookie = sessions_from_settings(old).seal(User("user-1", groups=(ALLOWED_GROUP,)))
+    request = falcon.testing.create_req(
+        headers={"Cookie": f"{SESSION_COOKIE}={cookie}"}
+    )
+
+    user = sessions_from_settings(rotated).user(request)
+
+    assert user == User("user-1", groups=(ALLOWED_GROUP,))
+
+
+def test_session_from_another_key_is_refused(provider):
+    """A cookie sealed with a key the receiver does not hold answers 401."""
+    settings = _settings(provider, "sqlite://", 8080)
+    other = attrs.evolve(settings, session_keys=("other-session-key-" + "o" * 32,))
+    cookie = sessions_from_settings(other).seal(User("user-1", groups=(ALLOWED_GROUP,)))
+    request = falcon.testing.create_req(
+        headers={"Cookie": f"{SESSION_COOKIE}={cookie}"}
+    )
+
+    with pytest.raises(AuthenticationError, match="session cookie: invalid or expired"):
+        sessions_from_settings(settings).user(request)
+
+
+@pytest.mark.parametrize(
+    ("email", "verified", "groups", "allowed"),
+    [
+        ("ada@example.com", True, (), True),
+        ("ADA@Example.com", True, (), True),
+        ("ada@example.com", False, (), False),
+        ("bob@example.com", True, (), False),
+        ("bob@example.com", True, ("ci-admins",), True),
+        (None, True, ("staff",), False),
+    ],
+)
+def test_allow_lists_admit_a_group_or_a_verified_email(
+    email, verified, groups, allowed
+):
+    """A person passes with an allowed group or a verified allowed email."""
+    policy = AccessPolicy(groups=("ci-admins",), emails=("ada@example.com",))
+    user = User("u", email=email, groups=groups, email_verified=verified)
+
+    if allowed:
+        policy.check(user)
+    else:
+        with pytest.raises(PermissionDeniedError):
+            policy.check(user)
+
+
+def test_no_allow_list_admits_everyone():
+    """Without allow-lists every signed-in person passes."""
+    assert AccessPolicy().check(User("anyone")) is None

@@ -32,7 +32,6 @@ __all__ = [
     "expire_cookie",
     "open_user",
     "seal_user",
-    "split_values",
 ]
 
 
@@ -184,13 +183,6 @@ def seal_user(sealer: CookieSealer, user: User, at: int | None = None) -> str:
 def open_user(sealer: CookieSealer, value: str, ttl: timedelta) -> User:
     """The user a session cookie carries, or raise AuthenticationError."""
     return User.from_claims(sealer.open(value, ttl), "groups")
-
-
-def split_values(values: Iterable[str]) -> tuple[str, ...]:
-    """Split flag values given as lists separated by commas or spaces."""
-    return tuple(
-        item for value in values for item in value.replace(",", " ").split() if item
-    )
 
 
 SESSION_COOKIE = "cisizer_session"

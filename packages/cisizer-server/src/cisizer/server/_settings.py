@@ -30,7 +30,10 @@ class Settings:
     """Every setting of the receiver; the CLI fills it from flags and ``CISIZER_*``.
 
     ``hmac_keys``: the first key signs push tokens, all of them verify, so a
-    key can be rotated by putting the new one first.
+    key can be rotated by putting the new one first; ``session_keys`` do the
+    same for the session cookies of auth mode ``oidc``.  The ``oidc_*`` and
+    ``session_*`` settings matter in mode ``oidc`` only, the ``gateway_*``
+    ones in mode ``gateway`` only; :meth:`check` requires those of the mode.
     """
 
     read_token: str = attrs.field(repr=False)
