@@ -872,3 +872,19 @@ def test_allow_lists_admit_a_group_or_a_verified_email(
 def test_no_allow_list_admits_everyone():
     """Without allow-lists every signed-in person passes."""
     assert AccessPolicy().check(User("anyone")) is None
+
+
+def test_huge_group_lists_keep_the_cookie_small(provider):
+    """A person in hundreds of groups gets a cookie under 4 KiB, allowed groups kept."""
+    sessions = sessions_from_settings(_settings(provider, "sqlite://", 8080))
+    groups = (*(f"team-{n:04d}" for n in range(400)), ALLOWED_GROUP)
+    response = _Headers()
+
+    sessions.start(response, User("user-1", groups=groups))
+
+    cookie = response.cookie["value"]
+    request = falcon.testing.create_req(
+        headers={"Cookie": f"{SESSION_COOKIE}={cookie}"}
+    )
+    assert len(cookie) < 4000
+    assert sessions.user(request) == User("user-1", groups=(ALLOWED_GROUP,))

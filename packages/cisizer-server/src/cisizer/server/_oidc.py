@@ -238,7 +238,13 @@ class OidcProvider:
 
 
 class _OnceOnly:
-    """Remember values for a while so that each is accepted once."""
+    """Remember values for a while so that each is accepted once.
+
+    Note:
+        The memory is per process. A callback replayed to another gunicorn
+        worker or replica passes this check, and is then refused by the
+        provider, which must not exchange a code twice (RFC 6749 4.1.2).
+    """
 
     def __init__(self, ttl: timedelta, capacity: int = 10_000) -> None:
         self._ttl = ttl.total_seconds()

@@ -186,6 +186,7 @@ def open_user(sealer: CookieSealer, value: str, ttl: timedelta) -> User:
 
 
 SESSION_COOKIE = "cisizer_session"
+MAX_COOKIE_CHARS = 3800
 
 
 class Sessions:
@@ -227,10 +228,20 @@ class Sessions:
         return user
 
     def start(self, resp: falcon.Response, user: User) -> None:
-        """Set the session cookie of ``user``."""
+        """Set the session cookie of ``user``.
+
+        Note:
+            Browsers keep at most 4 KiB per cookie. When a person's groups
+            would make the cookie larger, only the groups named by the
+            allow-list are kept, which is all the receiver decides by.
+        """
+        value = seal_user(self._sealer, user)
+        if len(value) > MAX_COOKIE_CHARS:
+            kept = tuple(group for group in user.groups if group in self._policy.groups)
+            value = seal_user(self._sealer, attrs.evolve(user, groups=kept))
         resp.set_cookie(
             SESSION_COOKIE,
-            seal_user(self._sealer, user),
+            value,
             max_age=int(self._ttl.total_seconds()),
             path=self._path,
             secure=self._secure,
