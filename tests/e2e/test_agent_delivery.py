@@ -139,15 +139,22 @@ def test_receiver_down_then_up_stores_once(tmp_path: Path, live_server: Any) -> 
     agent = subprocess.Popen(
         [*AGENT, "run", "--", "true"], env=env, stderr=subprocess.PIPE, text=True
     )
-    time.sleep(1.5)
+    assert agent.stderr is not None
+    lines = []
+    # The receiver comes up only once the agent has failed to reach it.
+    for line in agent.stderr:
+        lines.append(line)
+        if "retrying" in line:
+            break
     server = make_server("127.0.0.1", port, live_server.app)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        _, stderr = agent.communicate(timeout=30)
+        _, rest = agent.communicate(timeout=30)
     finally:
         server.shutdown()
         server.server_close()
+    stderr = "".join(lines) + rest
 
     assert agent.returncode == 0
     assert "Connection refused" in stderr
