@@ -23,17 +23,18 @@ from cisizer.server._schema import runs
 from cisizer.server._storage import Page, TimeRange, job_filter, time_filter, to_utc
 
 __all__ = [
+    "MEASURES",
     "SORT_KEYS",
     "Group",
     "HistoryRun",
     "Sort",
     "grouped",
     "histories",
-    "summarize",
 ]
 
 _LARGEST = ("max_duration_seconds", "peak_memory_bytes", "last_end_time")
 _SMALLEST = ("first_end_time",)
+MEASURES = (*SUMMED, *_LARGEST, *_SMALLEST)
 _SECONDS_PER_HOUR = 3600.0
 # SQLite refuses compound statements of more than 500 parts.
 _HISTORY_CHUNK = 200
@@ -165,8 +166,9 @@ def _measured(
     columns: Sequence[str],
     filters: Filters,
     time_range: TimeRange,
+    measures: Sequence[str],
 ) -> sa.Subquery:
-    """Rows of measures (rollup days and single runs) to be summed by ``columns``."""
+    """Rows of ``measures`` (rollup days, single runs) to be summed by ``columns``."""
     split = (
         _split(time_range)
         if rollup is not None
@@ -179,7 +181,6 @@ def _measured(
             conditions.append(rollup.c.day >= split.first_day)
         if split.last_day is not None:
             conditions.append(rollup.c.day <= split.last_day)
-        measures = [*SUMMED, *_LARGEST, *_SMALLEST]
         parts.append(
             sa.select(
                 *(rollup.c[name] for name in columns),
@@ -196,69 +197,70 @@ def _measured(
                 if column.name != "day"
             ]
         parts.append(
-            sa.select(*(runs.c[name] for name in columns), *_run_measures()).where(
-                split.edges, *conditions
-            )
+            sa.select(
+                *(runs.c[name] for name in columns),
+                *(column for column in _run_measures() if column.name in measures),
+            ).where(split.edges, *conditions)
         )
     if len(parts) == 1:
         return parts[0].subquery("measured")
     return sa.union_all(*parts).subquery("measured")
 
 
-def _aggregates(measured: sa.Subquery) -> list[sa.ColumnElement[Any]]:
-    return [
-        *(sa.func.sum(measured.c[name]).label(name) for name in SUMMED),
-        *(sa.func.max(measured.c[name]).label(name) for name in _LARGEST),
-        *(sa.func.min(measured.c[name]).label(name) for name in _SMALLEST),
-    ]
+def _aggregate(name: str, column: Any) -> sa.ColumnElement[Any]:
+    if name in _LARGEST:
+        return sa.func.max(column)
+    if name in _SMALLEST:
+        return sa.func.min(column)
+    return sa.func.sum(column)
 
 
-def _group(row: sa.Row[Any], key: tuple[str, ...]) -> Group:
-    def number(value: Any) -> float:
+def _aggregates(
+    measured: sa.Subquery, measures: Sequence[str]
+) -> list[sa.ColumnElement[Any]]:
+    return [_aggregate(name, measured.c[name]).label(name) for name in measures]
+
+
+def _group(values: Mapping[Any, Any], key: tuple[str, ...]) -> Group:
+    """Build a group from summed values; a measure not asked for counts as none."""
+
+    def number(name: str) -> float:
+        value = values.get(name)
         return 0.0 if value is None else float(value)
 
-    def whole(value: Any) -> int:
+    def whole(name: str) -> int:
+        value = values.get(name)
         return 0 if value is None else int(value)
+
+    def moment(name: str) -> datetime | None:
+        value = values.get(name)
+        return None if value is None else to_utc(value)
 
     return Group(
         key=key,
-        runs=whole(row.runs),
-        successes=whole(row.successes),
-        failures=whole(row.failures),
-        limited_runs=whole(row.limited_runs),
-        duration_seconds=number(row.duration_seconds),
-        used_core_seconds=number(row.used_core_seconds),
-        allocated_core_seconds=number(row.allocated_core_seconds),
-        memory_gib_seconds=number(row.memory_gib_seconds),
-        limited_used_core_seconds=number(row.limited_used_core_seconds),
-        limited_core_seconds=number(row.limited_core_seconds),
+        runs=whole("runs"),
+        successes=whole("successes"),
+        failures=whole("failures"),
+        limited_runs=whole("limited_runs"),
+        duration_seconds=number("duration_seconds"),
+        used_core_seconds=number("used_core_seconds"),
+        allocated_core_seconds=number("allocated_core_seconds"),
+        memory_gib_seconds=number("memory_gib_seconds"),
+        limited_used_core_seconds=number("limited_used_core_seconds"),
+        limited_core_seconds=number("limited_core_seconds"),
         max_duration_seconds=(
-            None if row.max_duration_seconds is None else row.max_duration_seconds
+            None
+            if values.get("max_duration_seconds") is None
+            else number("max_duration_seconds")
         ),
         peak_memory_bytes=(
-            None if row.peak_memory_bytes is None else int(row.peak_memory_bytes)
+            None
+            if values.get("peak_memory_bytes") is None
+            else whole("peak_memory_bytes")
         ),
-        first_end_time=(
-            None if row.first_end_time is None else to_utc(row.first_end_time)
-        ),
-        last_end_time=None if row.last_end_time is None else to_utc(row.last_end_time),
+        first_end_time=moment("first_end_time"),
+        last_end_time=moment("last_end_time"),
     )
-
-
-def summarize(
-    connection: sa.Connection,
-    rollup: sa.Table | None,
-    filters: Filters,
-    time_range: TimeRange,
-) -> Group:
-    """Sum every run matching ``filters`` that ended within ``time_range``.
-
-    ``rollup`` is the daily rollup holding the filtered columns, or ``None``
-    to read the runs themselves.
-    """
-    measured = _measured(rollup, (), filters, time_range)
-    row = connection.execute(sa.select(*_aggregates(measured))).one()
-    return _group(row, ())
 
 
 def _energy_wh(columns: Any, profile: EnergyProfile) -> sa.ColumnElement[Any]:
@@ -309,15 +311,23 @@ def grouped(
     time_range: TimeRange,
     page: Page | None,
     sort: Sort | None = None,
-) -> tuple[list[Group], int]:
+    measures: Sequence[str] = (),
+) -> tuple[list[Group], int, Group]:
     """Sum the matching runs per value of the ``by`` columns; one page of groups.
 
     Groups come ordered by ``sort`` (then by name), else by name.  Returns the
-    page and the number of groups in all.  ``page=None`` answers every group.
+    page, the number of groups in all and the sums over every group.
+    ``page=None`` answers every group.  ``measures`` limits the sums to those
+    named (all by default; the others then read as zero or none).
     """
-    measured = _measured(rollup, by, filters, time_range)
+    wanted = tuple(measures) or MEASURES
+    measured = _measured(rollup, by, filters, time_range, wanted)
     keys = [measured.c[name] for name in by]
-    summed = sa.select(*keys, *_aggregates(measured)).group_by(*keys).subquery("summed")
+    summed = (
+        sa.select(*keys, *_aggregates(measured, wanted))
+        .group_by(*keys)
+        .subquery("summed")
+    )
     names = [summed.c[name] for name in by]
     order: list[Any] = []
     if sort is not None:
@@ -325,22 +335,37 @@ def grouped(
         ordered = expression.asc() if sort.order is SortOrder.ASC else expression.desc()
         order.append(ordered.nulls_last())
     order += [name.asc() for name in names]
-    query = sa.select(summed, sa.func.count().over().label("group_count")).order_by(
-        *order
-    )
+    # Window sums over the groups give the totals in the same statement.
+    overall = [
+        _aggregate(name, summed.c[name]).over().label(f"overall_{name}")
+        for name in wanted
+    ]
+    query = sa.select(
+        summed, sa.func.count().over().label("group_count"), *overall
+    ).order_by(*order)
     if page is not None:
         query = query.limit(page.limit).offset(page.offset)
 
     rows = connection.execute(query).all()
     if rows:
-        total = int(rows[0].group_count)
+        first = rows[0]._mapping
+        total = int(first["group_count"])
+        every = _group({name: first[f"overall_{name}"] for name in wanted}, ())
     elif page is not None and page.offset > 0:
-        count = sa.select(sa.func.count()).select_from(summed)
-        total = int(connection.execute(count).scalar_one())
+        # A page past the end: count and sum the groups on their own.
+        counted = sa.select(sa.func.count(), *_aggregates(summed, wanted)).select_from(
+            summed
+        )
+        row = connection.execute(counted).one()
+        total = int(row[0])
+        every = _group(row._mapping, ())
     else:
         total = 0
-    groups = [_group(row, tuple(getattr(row, name) for name in by)) for row in rows]
-    return groups, total
+        every = _group({}, ())
+    groups = [
+        _group(row._mapping, tuple(getattr(row, name) for name in by)) for row in rows
+    ]
+    return groups, total, every
 
 
 def histories(

@@ -53,7 +53,6 @@ from cisizer.server._aggregation import (
     Sort,
     grouped,
     histories,
-    summarize,
 )
 from cisizer.server._errors import InvalidRequestError
 from cisizer.server._input import path_name, query_enum
@@ -142,8 +141,7 @@ def overview(state: State, req: falcon.Request, params: dict[str, str]) -> Reply
     profile = state.settings.energy()
 
     with state.engine.connect() as connection:
-        every = summarize(connection, daily_organization_totals, {}, time_range)
-        groups, total = grouped(
+        groups, total, every = grouped(
             connection,
             daily_organization_totals,
             ("organization",),
@@ -174,10 +172,7 @@ def organization_metrics(
     profile = state.settings.energy()
 
     with state.engine.connect() as connection:
-        every = summarize(
-            connection, daily_organization_totals, {"organization": org}, time_range
-        )
-        groups, total = grouped(
+        groups, total, every = grouped(
             connection,
             daily_job_totals,
             ("repository",),
@@ -210,14 +205,13 @@ def repository_metrics(
     profile = state.settings.energy()
 
     with state.engine.connect() as connection:
-        every = summarize(connection, daily_job_totals, filters, time_range)
-        workflows, total = grouped(
+        workflows, total, every = grouped(
             connection, daily_job_totals, ("workflow",), filters, time_range, page
         )
         jobs: list[Group] = []
         if workflows:
             names = [group.key[0] for group in workflows]
-            jobs, _ = grouped(
+            jobs, _, _ = grouped(
                 connection,
                 daily_job_totals,
                 ("workflow", "job"),
@@ -259,7 +253,7 @@ def compare_repositories(
     time_range, page = _time_range(req), _page(req)
 
     with state.engine.connect() as connection:
-        groups, total = grouped(
+        groups, total, _ = grouped(
             connection,
             daily_job_totals,
             ("repository",),
@@ -294,7 +288,7 @@ def compare_workflows(
     time_range, page = _time_range(req), _page(req)
 
     with state.engine.connect() as connection:
-        groups, total = grouped(
+        groups, total, _ = grouped(
             connection,
             daily_job_totals,
             ("workflow",),
@@ -407,13 +401,14 @@ def _sizing_overview(
         filters["repository"] = repository
 
     with state.engine.connect() as connection:
-        groups, total = grouped(
+        groups, total, _ = grouped(
             connection,
             daily_job_totals,
             ("repository", "workflow", "job"),
             filters,
             time_range,
             page,
+            measures=("runs", "duration_seconds"),
         )
     jobs = [JobKey(org, *group.key) for group in groups]
     params = [
@@ -465,8 +460,14 @@ def runners(state: State, req: falcon.Request, params: dict[str, str]) -> Reply:
     time_range, page = _time_range(req), _page(req)
 
     with state.engine.connect() as connection:
-        groups, total = grouped(
-            connection, daily_runner_totals, ("runner",), {}, time_range, page
+        groups, total, _ = grouped(
+            connection,
+            daily_runner_totals,
+            ("runner",),
+            {},
+            time_range,
+            page,
+            measures=("runs", "first_end_time", "last_end_time"),
         )
     return Reply(
         body=RunnerList(
@@ -498,8 +499,7 @@ def runner_overview(state: State, req: falcon.Request, params: dict[str, str]) -
     profile = state.settings.energy()
 
     with state.engine.connect() as connection:
-        every = summarize(connection, daily_runner_totals, {}, time_range)
-        groups, total = grouped(
+        groups, total, every = grouped(
             connection, daily_runner_totals, ("runner",), {}, time_range, page
         )
     return Reply(
@@ -525,10 +525,7 @@ def runner_detail(state: State, req: falcon.Request, params: dict[str, str]) -> 
     profile = state.settings.energy()
 
     with state.engine.connect() as connection:
-        every = summarize(
-            connection, daily_runner_totals, {"runner": runner}, time_range
-        )
-        groups, total = grouped(
+        groups, total, every = grouped(
             connection,
             None,
             ("organization",),
