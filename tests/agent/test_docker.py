@@ -35,6 +35,7 @@ class RecordedEngine:
     def __init__(self, socket_path: Path) -> None:
         self.paths: list[str] = []
         self.stats = [DATA / "stats-1.json", DATA / "stats-2.json"]
+        self.inspect = DATA / "inspect.json"
         recorded = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,7 +52,7 @@ class RecordedEngine:
                 if path == "/containers/json":
                     body = (DATA / "containers.json").read_bytes()
                 elif path == f"/containers/{DB_ID}/json":
-                    body = (DATA / "inspect.json").read_bytes()
+                    body = recorded.inspect.read_bytes()
                 elif path == f"/containers/{DB_ID}/stats":
                     source = recorded.stats[0]
                     if len(recorded.stats) > 1:
@@ -137,3 +138,31 @@ def test_unreachable_engine_warns_once(
     warnings = [r for r in caplog.records if "Docker" in r.getMessage()]
     assert len(warnings) == 1
     assert "absent.sock" in warnings[0].getMessage()
+
+
+def test_container_stopped_by_oom_keeps_its_figures(
+    engine: tuple[RecordedEngine, str],
+) -> None:
+    """A container that stops mid-job is asked no more; its OOM kill is reported."""
+    recorded, host = engine
+    recorded.stats.append(DATA / "stats-stopped.json")
+    clock = Clock()
+    sampler = Sampler(
+        [Flaky()],
+        docker=DockerSource(DockerEngine(host), JOB_START),
+        system_cpu=None,
+        clock=clock,
+    )
+
+    sampler.start()
+    for _ in range(3):
+        clock.now += 1
+        sampler.tick()
+    recorded.inspect = DATA / "inspect-oom.json"
+    sampler.finish()
+    db = {c.name: c for c in sampler.summary().containers}["build-db"]
+
+    assert len([p for p in recorded.paths if "/stats" in p]) == 3
+    assert db.cpu_cores.peak == 0.75
+    assert db.memory_bytes.peak == 200 * MiB
+    assert db.oom_kills == 1

@@ -60,7 +60,8 @@ class DockerEngine:
         if answer.status_code != 200:
             raise SourceError(
                 f"Docker Engine answered {answer.status_code} for {path}: "
-                f"{answer.text[:200]}"
+                f"{answer.text[:200]}",
+                status=answer.status_code,
             )
         try:
             return answer.json()
@@ -111,6 +112,7 @@ class DockerContainer:
         self.directories: dict[str, str] = {}
         self._engine = engine
         self._last: dict[str, Any] = {}
+        self.gone = False
 
     def check(self) -> None:
         """Raise :class:`SourceError` unless a sample can be read."""
@@ -118,11 +120,19 @@ class DockerContainer:
 
     def sample(self) -> tuple[int, int]:
         """Return cumulative CPU nanoseconds and the memory working set in bytes."""
-        stats = self._engine.stats(self.id)
+        try:
+            stats = self._engine.stats(self.id)
+        except SourceError as err:
+            if err.status == 404:
+                self.gone = True
+            raise
         cpu_ns = _number(stats, "cpu_stats", "cpu_usage", "total_usage")
         usage = _number(stats, "memory_stats", "usage")
         if cpu_ns is None or usage is None:
-            raise SourceError(f"no CPU or memory figures for container {self.name}")
+            # A stopped container answers with empty figures; it will not
+            # come back under the same id, so stop asking.
+            self.gone = True
+            raise SourceError(f"container {self.name} has stopped")
         self._last = stats
 
         return cpu_ns, max(0, usage - self._inactive(stats))

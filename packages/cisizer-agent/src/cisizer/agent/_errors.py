@@ -28,4 +28,11 @@ class IdentityError(ConfigurationError):
 
 
 class SourceError(AgentError, OSError):
-    """A measurement source is unavailable or a sample cannot be read."""
+    """A measurement source is unavailable or a sample cannot be read.
+
+    ``status`` is the HTTP status when the source is an API that answered.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status

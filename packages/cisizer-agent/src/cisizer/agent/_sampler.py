@@ -169,6 +169,8 @@ class Sampler:
             self._discover_docker()
             read_any = False
             for series in self.series.values():
+                if getattr(series.container, "gone", False):
+                    continue
                 try:
                     cpu_ns, memory = series.container.sample()
                 except (SourceError, OSError, ValueError) as err:
@@ -182,7 +184,10 @@ class Sampler:
             if self.processes is not None:
                 try:
                     self.processes.sample(now)
-                except Exception as err:
+                except OSError as err:
+                    _log.warning("processes are not sampled: %s", err)
+                    self.processes = None
+                except Exception as err:  # a process sample never kills the job
                     _log.warning("skipped a process sample: %s", err)
             if read_any:
                 self.sample_count += 1
