@@ -395,6 +395,7 @@ def test_pem_key_admits_its_tokens_and_refuses_others(pem_app, keys):
         ).status_code
 
     assert status(sign(keys.rsa)) == 200
+    assert status("Bearer " + sign(keys.rsa)) == 200
     assert status(jwt.encode({"alg": "RS256"}, claims(), keys.rsa)) == 200
     assert status(sign(other)) == 401
     assert status(sign(keys.ec, "ES256")) == 401

@@ -67,11 +67,12 @@ class Tier(enum.StrEnum):
 
 @attrs.frozen
 class Principal:
-    """Who made a request: ``kind`` is ``anonymous``, ``read_token``, ``push_token``,
-    ``session`` (oidc) or ``gateway``.
+    """Who made a request, by the kind of credential it carried.
 
-    ``job`` is the scope of a push token and ``user`` the person of a
-    session or gateway JWT; both are ``None`` for every other kind.
+    ``kind`` is ``anonymous``, ``read_token``, ``push_token``, ``session``
+    (mode oidc) or ``gateway``.  ``job`` is the scope of a push token and
+    ``user`` the person of a session or gateway JWT; both are ``None`` for
+    every other kind.
     """
 
     kind: str
@@ -196,10 +197,14 @@ class GatewayModeAuthenticator(_PersonModeAuthenticator):
 
     def person(self, req: falcon.Request) -> User | None:
         """The user of the gateway JWT, None without one."""
-        token = req.get_header(GATEWAY_HEADER)
-        if token is None or not token.strip():
+        token = (req.get_header(GATEWAY_HEADER) or "").strip()
+        scheme, _, rest = token.partition(" ")
+        if scheme.lower() == "bearer":
+            # Some gateways forward the token with its scheme; take it either way.
+            token = rest.strip()
+        if not token:
             return None
-        return self._verifier.verify(token.strip())
+        return self._verifier.verify(token)
 
 
 def build_authenticator(settings: Settings, signer: PushTokenSigner) -> Authenticator:
