@@ -166,3 +166,18 @@ def test_container_stopped_by_oom_keeps_its_figures(
     assert db.cpu_cores.peak == 0.75
     assert db.memory_bytes.peak == 200 * MiB
     assert db.oom_kills == 1
+
+
+def test_docker_all_takes_containers_older_than_the_job(
+    engine: tuple[RecordedEngine, str], tmp_path: Path
+) -> None:
+    """--docker-all samples every running container, the job's or not."""
+    _, host = engine
+    settings = Settings(
+        docker_host=host, docker_all=True, top_processes=0, spool_dir=tmp_path
+    )
+
+    sampler = build_sampler(settings, since=JOB_START)
+    sampler.start()
+
+    assert sorted(sampler.series) == ["build-db", "registry-cache", "runner"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,28 @@ def test_system_cpu_percent_from_jiffies() -> None:
 
     assert stats is not None
     assert (stats.peak, stats.avg, stats.p50) == (100.0, 75.0, 75.0)
+
+
+def test_unwritable_spool_falls_back_to_temp_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spool path that cannot be a directory does not cost the summary."""
+    from cisizer.agent import Identity, Settings
+    from cisizer.agent._job import spool_summary
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    clock = Clock()
+    sampler = Sampler([Flaky()], system_cpu=None, clock=clock)
+    sampler.start()
+    clock.now += 1
+    identity = Identity("acme", "acme/widgets", "ci.yml", "build", "7")
+
+    path = spool_summary(
+        Settings(spool_dir=blocked / "spool"), identity, "success", sampler
+    )
+
+    assert path.parent == tmp_path / "tmp" / "cisizer-agent-spool"
+    assert json.loads(path.read_text())["push"]["run_id"] == "7"

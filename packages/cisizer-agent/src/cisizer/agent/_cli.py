@@ -144,6 +144,14 @@ def _sampling_options() -> Callable[[F], F]:
             "(repeatable).",
         ),
         _option(
+            "--docker-all/--no-docker-all",
+            env="CISIZER_DOCKER_ALL",
+            default=False,
+            show_default=True,
+            help="Sample every running Docker container, also those older than "
+            "the job (for a Docker host used by this job alone).",
+        ),
+        _option(
             "--top-processes",
             env="CISIZER_TOP_PROCESSES",
             type=click.IntRange(min=0),
@@ -195,6 +203,7 @@ def _settings(options: dict[str, Any]) -> Any:
         docker=options.get("docker", True),
         docker_host=options.get("docker_host"),
         docker_containers=tuple(options.get("docker_containers", ())),
+        docker_all=options.get("docker_all", False),
         top_processes=options.get("top_processes", 20),
         spool_dir=options.get("spool_dir") or default_spool_dir(),
         push_timeout=options.get("push_timeout", 60.0),

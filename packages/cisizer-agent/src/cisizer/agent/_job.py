@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ class Settings:
     docker: bool = True
     docker_host: str | None = None
     docker_containers: tuple[str, ...] = ()
+    docker_all: bool = False
     top_processes: int = 20
     spool_dir: Path = attrs.field(factory=lambda: Path("spool"))
     push_timeout: float = 60.0
@@ -139,7 +141,10 @@ def _docker_source(settings: Settings, since: float) -> Any:
     except SourceError as err:
         _log.warning("Docker containers are not sampled: %s", err)
         return None
-    return DockerSource(engine, since, settings.docker_containers)
+    # With --docker-all every container counts, even one older than the job.
+    return DockerSource(
+        engine, 0.0 if settings.docker_all else since, settings.docker_containers
+    )
 
 
 def build_push(identity: Identity, status: str, summary: Any) -> dict[str, Any]:
@@ -168,6 +173,18 @@ def spool_summary(
     """Finish the sampler and write the job's summary to the spool."""
     sampler.finish()
     body = build_push(identity, status, sampler.summary())
-    return Spool(settings.spool_dir).write(
-        body, url=settings.url, token=settings.push_token
-    )
+    try:
+        return Spool(settings.spool_dir).write(
+            body, url=settings.url, token=settings.push_token
+        )
+    except OSError as err:
+        # A full or read-only spool must not cost the summary: the temp dir
+        # still lets it be pushed now.
+        fallback = Path(tempfile.gettempdir()) / "cisizer-agent-spool"
+        _log.warning(
+            "cannot write to the spool %s (%s); using %s",
+            settings.spool_dir,
+            err,
+            fallback,
+        )
+        return Spool(fallback).write(body, url=settings.url, token=settings.push_token)
