@@ -639,6 +639,7 @@ def _credentials(server: OidcServer) -> dict[str, tuple[dict[str, str], str | No
 
     session = server.session_cookie()
     ttl = int(server.settings.session_ttl.total_seconds())
+    other = RSAKey.generate_key(2048)
     return {
         "none": ({}, None),
         "read": (bearer(READ_TOKEN), None),
@@ -650,6 +651,7 @@ def _credentials(server: OidcServer) -> dict[str, tuple[dict[str, str], str | No
         "expired_jwt": (bearer(provider.id_token("n", exp=now - 3600)), None),
         "other_issuer_jwt": (bearer(provider.id_token("n", iss="http://x")), None),
         "other_audience_jwt": (bearer(provider.id_token("n", aud="other")), None),
+        "other_key_jwt": (bearer(jwt.encode({"alg": "RS256"}, user, other)), None),
     }
 
 
