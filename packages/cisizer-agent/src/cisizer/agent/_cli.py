@@ -15,13 +15,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from cisizer.agent._errors import ConfigurationError
 from cisizer.agent._identity import FIELDS, Identity, resolve_identity
 from cisizer.agent._spool import Spool, default_spool_dir
+
+if TYPE_CHECKING:
+    from cisizer.agent._job import Settings
+    from cisizer.agent._sampler import Sampler
 
 __all__ = ["main"]
 
@@ -185,7 +189,7 @@ def _say(message: str) -> None:
     click.echo(f"cisizer-agent: {message}", err=True)
 
 
-def _settings(options: dict[str, Any]) -> Any:
+def _settings(options: dict[str, Any]) -> Settings:
     from cisizer.agent._job import Settings
 
     cgroups = []
@@ -302,8 +306,8 @@ class _Forwarder:
         except FileNotFoundError:
             _say(f"error: command not found: {command[0]}")
             return 127
-        except PermissionError:
-            _say(f"error: command not executable: {command[0]}")
+        except OSError as err:
+            _say(f"error: cannot execute {command[0]}: {err.strerror or err}")
             return 126
         for signum in self.received:
             os.kill(self.child.pid, signum)
@@ -329,7 +333,7 @@ def _status(code: int, forwarder: _Forwarder) -> str:
     return "failure"
 
 
-def _run_measured(command: list[str], settings: Any, identity: Identity) -> int:
+def _run_measured(command: list[str], settings: Settings, identity: Identity) -> int:
     from cisizer.agent._job import build_sampler
 
     stop = threading.Event()
@@ -354,7 +358,9 @@ def _run_measured(command: list[str], settings: Any, identity: Identity) -> int:
     return code
 
 
-def _finish(settings: Any, identity: Identity, status: str, sampler: Any) -> None:
+def _finish(
+    settings: Settings, identity: Identity, status: str, sampler: Sampler
+) -> None:
     from cisizer.agent._delivery import deliver
     from cisizer.agent._job import spool_summary
 
@@ -466,7 +472,7 @@ def start(state_dir: Path, max_duration: float, log_level: str, **options: Any) 
     _spawn_flush(settings)
 
 
-def _spawn_flush(settings: Any) -> None:
+def _spawn_flush(settings: Settings) -> None:
     """Send earlier spooled summaries from a detached ``flush`` process."""
     if not Spool(settings.spool_dir).paths():
         return
