@@ -8,6 +8,7 @@ declared siblings and runs that distribution's tests alone.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import nox
@@ -122,6 +123,9 @@ def openapi(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run benchmarks; ``nox -s bench -- agent`` measures the agent's own cost.
 
+    ``nox -s bench -- aggregation`` times the aggregation endpoints at a
+    million runs against hand-written SQL on PostgreSQL and SQLite.
+
     The agent benchmark installs Debian's prometheus-node-exporter (apt) to
     measure it over the same minute, for comparison.
     """
@@ -133,3 +137,13 @@ def bench(session: nox.Session) -> None:
                 "apt-get", "install", "-y", "prometheus-node-exporter", external=True
             )
         session.run("python", "bench/agent.py")
+    if "aggregation" in targets:
+        # Seeds a million runs into PostgreSQL (CISIZER_BENCH_PG_URL, default the
+        # local server) and SQLite; the floors run through the psql and sqlite3
+        # command lines.
+        _install_packages(session, DISTRIBUTIONS["server"])
+        session.install("httpx")
+        for command, package in (("sqlite3", "sqlite3"), ("psql", "postgresql-client")):
+            if shutil.which(command) is None:
+                session.run("apt-get", "install", "-y", package, external=True)
+        session.run("python", "bench/aggregation.py")

@@ -10,7 +10,7 @@ Only the groups of the requested page are loaded.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -368,15 +368,53 @@ def grouped(
     return groups, total, every
 
 
-def histories(
-    connection: sa.Connection, jobs: Sequence[tuple[JobKey, int]]
-) -> list[list[HistoryRun]]:
-    """For each (job, count), its ``count`` newest runs that were not cancelled.
-
-    Newest first, as :func:`cisizer.core.compute_sizing` takes them; one
-    statement per chunk of jobs, each part walking the job's time index.
+# PostgreSQL walks each job's time index once per job through LATERAL, with
+# the jobs passed as arrays: a short statement whatever the page size.
+_NEWEST_POSTGRESQL = sa.text(
     """
-    found: list[list[HistoryRun]] = [[] for _ in jobs]
+    SELECT j.slot, r.payload, r.cpu_limit_cores, r.memory_limit_bytes
+    FROM unnest(
+        CAST(:slots AS integer[]), CAST(:organizations AS text[]),
+        CAST(:repositories AS text[]), CAST(:workflows AS text[]),
+        CAST(:jobs AS text[]), CAST(:counts AS integer[])
+    ) AS j(slot, organization, repository, workflow, job, n)
+    CROSS JOIN LATERAL (
+        SELECT runs.payload, runs.cpu_limit_cores, runs.memory_limit_bytes,
+               runs.end_time, runs.id
+        FROM runs
+        WHERE runs.organization = j.organization
+          AND runs.repository = j.repository
+          AND runs.workflow = j.workflow
+          AND runs.job = j.job
+          AND runs.status <> 'cancelled'
+        ORDER BY runs.end_time DESC, runs.id DESC
+        LIMIT j.n
+    ) AS r
+    ORDER BY j.slot, r.end_time DESC, r.id DESC
+    """
+)
+
+
+def _newest_postgresql(
+    connection: sa.Connection, jobs: Sequence[tuple[JobKey, int]]
+) -> Iterator[sa.Row[Any]]:
+    result = connection.execute(
+        _NEWEST_POSTGRESQL,
+        {
+            "slots": list(range(len(jobs))),
+            "organizations": [job.organization for job, _ in jobs],
+            "repositories": [job.repository for job, _ in jobs],
+            "workflows": [job.workflow for job, _ in jobs],
+            "jobs": [job.job for job, _ in jobs],
+            "counts": [count for _, count in jobs],
+        },
+    )
+    yield from result
+
+
+def _newest_by_union(
+    connection: sa.Connection, jobs: Sequence[tuple[JobKey, int]]
+) -> Iterator[sa.Row[Any]]:
     for first in range(0, len(jobs), _HISTORY_CHUNK):
         parts = []
         for slot, (job, count) in enumerate(
@@ -401,14 +439,31 @@ def histories(
         query = sa.select(union).order_by(
             union.c.slot, union.c.end_time.desc(), union.c.id.desc()
         )
-        for row in connection.execute(query):
-            found[row.slot].append(
-                HistoryRun(
-                    row.payload,
-                    row.cpu_limit_cores,
-                    None
-                    if row.memory_limit_bytes is None
-                    else int(row.memory_limit_bytes),
-                )
+        yield from connection.execute(query)
+
+
+def histories(
+    connection: sa.Connection, jobs: Sequence[tuple[JobKey, int]]
+) -> list[list[HistoryRun]]:
+    """For each (job, count), its ``count`` newest runs that were not cancelled.
+
+    Newest first, as :func:`cisizer.core.compute_sizing` takes them, read in
+    one statement (per chunk of jobs on SQLite, as one ``UNION ALL`` of
+    per-job queries, each walking the job's time index).
+    """
+    found: list[list[HistoryRun]] = [[] for _ in jobs]
+    if not jobs:
+        return found
+    if connection.dialect.name == "postgresql":
+        rows = _newest_postgresql(connection, jobs)
+    else:
+        rows = _newest_by_union(connection, jobs)
+    for row in rows:
+        found[row.slot].append(
+            HistoryRun(
+                row.payload,
+                row.cpu_limit_cores,
+                None if row.memory_limit_bytes is None else int(row.memory_limit_bytes),
             )
+        )
     return found
