@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -274,3 +275,36 @@ def test_host_container_reads_proc(tmp_path: Path) -> None:
     tick_ns = 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 
     assert HostContainer("runner", str(proc)).sample() == (150 * tick_ns, 600 * 1024)
+
+
+def test_named_cgroups_join_the_runner(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """--cgroup adds a container by path; one that is absent warns once."""
+    from cisizer.agent import Settings, build_sampler
+
+    tree = v1_tree(tmp_path / "cg")
+    for controller in ("cpuacct", "memory", "cpu"):
+        shutil.copytree(tree / controller / "ci/job", tree / controller / "ci/db")
+    mountinfo = "\n".join(
+        f"3{i} 25 0:2{i} / {tree}/{c} rw - cgroup cgroup rw,{c}"
+        for i, c in enumerate(("cpu", "cpuacct", "memory"))
+    )
+    proc = fake_proc(tmp_path, mountinfo, "4:memory:/ci/job\n3:cpuacct,cpu:/ci/job\n")
+    settings = Settings(
+        cgroups=(("db", f"{tree}/memory/ci/db"), ("cache", "/ci/absent")),
+        docker=False,
+        top_processes=0,
+        spool_dir=tmp_path / "spool",
+        proc=str(proc),
+    )
+
+    sampler = build_sampler(settings)
+
+    assert list(sampler.series) == ["runner", "db"]
+    assert sampler.series["db"].container.match_path == "/ci/db"
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "cgroup cache=/ci/absent is not sampled: "
+        f"no cgroup /ci/absent under {tree}/cpuacct"
+    ]
