@@ -17,6 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import attrs
 import click
 
 from cisizer.agent._errors import ConfigurationError
@@ -429,6 +430,9 @@ def start(state_dir: Path, max_duration: float, log_level: str, **options: Any) 
     except ConfigurationError as err:
         _say(f"error: {err}")
         sys.exit(2)
+    # The sampler runs from / so that it holds no job directory open.
+    state_dir = state_dir.absolute()
+    settings = attrs.evolve(settings, spool_dir=settings.spool_dir.absolute())
     state = StateDir(state_dir)
     pid = state.running_pid()
     if pid is not None:
@@ -454,6 +458,7 @@ def start(state_dir: Path, max_duration: float, log_level: str, **options: Any) 
             stderr=log,
             start_new_session=True,
             close_fds=True,
+            cwd="/",
             env=env,
         )
     state.pid.write_text(f"{child.pid}\n")
