@@ -10,6 +10,7 @@ Only the groups of the requested page are loaded.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from cisizer.core import EnergyProfile, JobKey, RunStatus, SortOrder
 from cisizer.server._rollup import SUMMED
 from cisizer.server._schema import runs
-from cisizer.server._storage import Page, TimeRange, job_filter, time_filter, to_utc
+from cisizer.server._storage import Page, TimeRange, job_filter, to_utc
 
 __all__ = [
     "MEASURES",
@@ -81,7 +82,10 @@ class HistoryRun:
 
 @attrs.frozen
 class Sort:
-    """Order groups by a KPI (one of :data:`SORT_KEYS`), then by name."""
+    """Order groups by a KPI (one of :data:`SORT_KEYS`), then by name.
+
+    ``profile`` gives the coefficients of the energy and carbon sort keys.
+    """
 
     key: str
     order: SortOrder
@@ -90,21 +94,29 @@ class Sort:
 
 @attrs.frozen
 class _Split:
-    """A time range cut into whole days (rollup) and partial days (runs)."""
+    """A time range cut into whole days (from the rollup) and runs read singly.
+
+    ``lower`` and ``upper`` bound the runs of the partial days at the edges;
+    without the rollup, ``lower`` holds the whole range (either end open).
+    """
 
     rollup: bool
-    first_day: date | None
-    last_day: date | None
-    edges: sa.ColumnElement[bool] | None
+    first_day: date | None = None
+    last_day: date | None = None
+    lower: tuple[datetime | None, datetime | None] | None = None
+    upper: tuple[datetime, datetime] | None = None
 
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _split(time_range: TimeRange) -> _Split:
+def _split(time_range: TimeRange, rollup: bool) -> _Split:
     start = None if time_range.start is None else to_utc(time_range.start)
     end = None if time_range.end is None else to_utc(time_range.end)
+    runs_only = _Split(False, lower=(start, end))
+    if not rollup:
+        return runs_only
     try:
         first_day = None
         if start is not None:
@@ -117,26 +129,16 @@ def _split(time_range: TimeRange) -> _Split:
             if end.time() != time.max:
                 last_day -= timedelta(days=1)
     except OverflowError:
-        return _Split(False, None, None, time_filter(time_range))
+        return runs_only
     if first_day is not None and last_day is not None and first_day > last_day:
-        return _Split(False, None, None, time_filter(time_range))
+        return runs_only
 
-    edges: list[sa.ColumnElement[bool]] = []
+    lower = upper = None
     if start is not None and first_day is not None and start < _midnight(first_day):
-        edges.append(
-            sa.and_(runs.c.end_time >= start, runs.c.end_time < _midnight(first_day))
-        )
+        lower = (start, _midnight(first_day))
     if end is not None and end.time() != time.max:
-        edges.append(
-            sa.and_(runs.c.end_time >= _midnight(end.date()), runs.c.end_time <= end)
-        )
-    return _Split(True, first_day, last_day, sa.or_(*edges) if edges else None)
-
-
-def _equal(column: sa.ColumnElement[Any], value: str | Sequence[str]) -> Any:
-    if isinstance(value, str):
-        return column == value
-    return column.in_(list(value))
+        upper = (_midnight(end.date()), end)
+    return _Split(True, first_day, last_day, lower, upper)
 
 
 def _run_measures() -> list[sa.ColumnElement[Any]]:
@@ -161,46 +163,95 @@ def _run_measures() -> list[sa.ColumnElement[Any]]:
     ]
 
 
-def _measured(
-    rollup: sa.Table | None,
-    columns: Sequence[str],
-    filters: Filters,
-    time_range: TimeRange,
-    measures: Sequence[str],
-) -> sa.Subquery:
-    """Rows of ``measures`` (rollup days, single runs) to be summed by ``columns``."""
-    split = (
-        _split(time_range)
-        if rollup is not None
-        else _Split(False, None, None, time_filter(time_range))
-    )
+def _time_param(name: str) -> sa.BindParameter[datetime]:
+    return sa.bindparam(name, type_=runs.c.end_time.type)
+
+
+@attrs.frozen
+class _Shape:
+    """Everything that decides the SQL text of an aggregate, but no values.
+
+    Statements are built once per shape and cached; the values (names,
+    dates, times, page, energy coefficients) are bound at execution.
+    """
+
+    rollup: sa.Table | None
+    by: tuple[str, ...]
+    filters: tuple[tuple[str, bool], ...]
+    days: tuple[bool, bool] | None
+    lower: tuple[bool, bool] | None
+    upper: bool
+    measures: tuple[str, ...]
+    sort: tuple[str, SortOrder] | None
+    paged: bool
+
+
+def _filter(column: sa.ColumnElement[Any], name: str, many: bool) -> Any:
+    if many:
+        return column.in_(sa.bindparam(f"filter_{name}", expanding=True))
+    return column == sa.bindparam(f"filter_{name}", type_=sa.String())
+
+
+def _measured(shape: _Shape) -> sa.Subquery:
+    """Rows of measures (rollup days, single runs) to be summed by ``shape.by``."""
     parts: list[sa.Select[Any]] = []
-    if rollup is not None and split.rollup:
-        conditions = [_equal(rollup.c[name], value) for name, value in filters.items()]
-        if split.first_day is not None:
-            conditions.append(rollup.c.day >= split.first_day)
-        if split.last_day is not None:
-            conditions.append(rollup.c.day <= split.last_day)
+    if shape.rollup is not None and shape.days is not None:
+        rollup = shape.rollup
+        conditions = [
+            _filter(rollup.c[name], name, many) for name, many in shape.filters
+        ]
+        if shape.days[0]:
+            conditions.append(
+                rollup.c.day >= sa.bindparam("first_day", type_=sa.Date())
+            )
+        if shape.days[1]:
+            conditions.append(rollup.c.day <= sa.bindparam("last_day", type_=sa.Date()))
         parts.append(
             sa.select(
-                *(rollup.c[name] for name in columns),
-                *(rollup.c[name] for name in measures),
+                *(rollup.c[name] for name in shape.by),
+                *(rollup.c[name] for name in shape.measures),
             ).where(*conditions)
         )
-    if split.edges is not None:
-        conditions = [_equal(runs.c[name], value) for name, value in filters.items()]
-        if rollup is not None:
+
+    edges: list[sa.ColumnElement[bool]] = []
+    if shape.lower is not None:
+        bounds = []
+        if shape.lower[0]:
+            bounds.append(runs.c.end_time >= _time_param("lower_start"))
+        if shape.lower[1]:
+            # The lower edge ends before the first whole day; alone, it is inclusive.
+            stop = _time_param("lower_end")
+            bounds.append(
+                runs.c.end_time < stop
+                if shape.days is not None
+                else runs.c.end_time <= stop
+            )
+        edges.append(sa.and_(sa.true(), *bounds))
+    if shape.upper:
+        edges.append(
+            sa.and_(
+                runs.c.end_time >= _time_param("upper_start"),
+                runs.c.end_time <= _time_param("upper_end"),
+            )
+        )
+    if edges:
+        conditions = [_filter(runs.c[name], name, many) for name, many in shape.filters]
+        if shape.rollup is not None:
             # A rollup leaves out runs without its keys (runs of no runner).
             conditions += [
                 runs.c[column.name].is_not(None)
-                for column in rollup.primary_key.columns
+                for column in shape.rollup.primary_key.columns
                 if column.name != "day"
             ]
         parts.append(
             sa.select(
-                *(runs.c[name] for name in columns),
-                *(column for column in _run_measures() if column.name in measures),
-            ).where(split.edges, *conditions)
+                *(runs.c[name] for name in shape.by),
+                *(
+                    column
+                    for column in _run_measures()
+                    if column.name in shape.measures
+                ),
+            ).where(sa.or_(*edges), *conditions)
         )
     if len(parts) == 1:
         return parts[0].subquery("measured")
@@ -263,13 +314,38 @@ def _group(values: Mapping[Any, Any], key: tuple[str, ...]) -> Group:
     )
 
 
-def _energy_wh(columns: Any, profile: EnergyProfile) -> sa.ColumnElement[Any]:
+_COEFFICIENTS = (
+    "cpu_min_w",
+    "cpu_max_w",
+    "mem_w_per_gib",
+    "pue",
+    "grid_g_per_kwh",
+    "embodied_g_per_core_hour",
+)
+_PROFILE = {
+    name: sa.bindparam(f"profile_{name}", type_=sa.Float()) for name in _COEFFICIENTS
+}
+
+
+def _energy_wh(columns: Any) -> sa.ColumnElement[Any]:
+    profile = _PROFILE
     watt_seconds = (
-        columns.allocated_core_seconds * profile.cpu_min_w
-        + columns.used_core_seconds * (profile.cpu_max_w - profile.cpu_min_w)
-        + columns.memory_gib_seconds * profile.mem_w_per_gib
+        columns.allocated_core_seconds * profile["cpu_min_w"]
+        + columns.used_core_seconds * (profile["cpu_max_w"] - profile["cpu_min_w"])
+        + columns.memory_gib_seconds * profile["mem_w_per_gib"]
     )
-    result: sa.ColumnElement[Any] = watt_seconds * (profile.pue / _SECONDS_PER_HOUR)
+    result: sa.ColumnElement[Any] = watt_seconds * profile["pue"] / _SECONDS_PER_HOUR
+    return result
+
+
+def _carbon_g(columns: Any) -> sa.ColumnElement[Any]:
+    profile = _PROFILE
+    result: sa.ColumnElement[Any] = (
+        _energy_wh(columns) * profile["grid_g_per_kwh"] / 1000
+        + columns.allocated_core_seconds
+        * profile["embodied_g_per_core_hour"]
+        / _SECONDS_PER_HOUR
+    )
     return result
 
 
@@ -278,29 +354,58 @@ def _ratio(numerator: Any, denominator: Any) -> sa.ColumnElement[Any]:
     return result
 
 
-_SortExpression = Callable[[Any, EnergyProfile], sa.ColumnElement[Any]]
+_SortExpression = Callable[[Any], sa.ColumnElement[Any]]
 
 SORT_KEYS: Mapping[str, _SortExpression] = {
-    "runs": lambda c, p: c.runs,
-    "successes": lambda c, p: c.successes,
-    "failures": lambda c, p: c.failures,
-    "success_rate": lambda c, p: _ratio(c.successes, c.successes + c.failures),
-    "total_duration_seconds": lambda c, p: c.duration_seconds,
-    "avg_duration_seconds": lambda c, p: _ratio(c.duration_seconds, c.runs),
-    "max_duration_seconds": lambda c, p: c.max_duration_seconds,
-    "cpu_core_hours": lambda c, p: c.used_core_seconds,
-    "avg_cores": lambda c, p: _ratio(c.used_core_seconds, c.duration_seconds),
-    "peak_memory_bytes": lambda c, p: c.peak_memory_bytes,
-    "memory_gib_hours": lambda c, p: c.memory_gib_seconds,
+    "runs": lambda c: c.runs,
+    "successes": lambda c: c.successes,
+    "failures": lambda c: c.failures,
+    "success_rate": lambda c: _ratio(c.successes, c.successes + c.failures),
+    "total_duration_seconds": lambda c: c.duration_seconds,
+    "avg_duration_seconds": lambda c: _ratio(c.duration_seconds, c.runs),
+    "max_duration_seconds": lambda c: c.max_duration_seconds,
+    "cpu_core_hours": lambda c: c.used_core_seconds,
+    "avg_cores": lambda c: _ratio(c.used_core_seconds, c.duration_seconds),
+    "peak_memory_bytes": lambda c: c.peak_memory_bytes,
+    "memory_gib_hours": lambda c: c.memory_gib_seconds,
     "energy_wh": _energy_wh,
-    "carbon_g": lambda c, p: (
-        _energy_wh(c, p) * (p.grid_g_per_kwh / 1000)
-        + c.allocated_core_seconds * (p.embodied_g_per_core_hour / _SECONDS_PER_HOUR)
-    ),
-    "first_run_at": lambda c, p: c.first_end_time,
-    "last_run_at": lambda c, p: c.last_end_time,
+    "carbon_g": _carbon_g,
+    "first_run_at": lambda c: c.first_end_time,
+    "last_run_at": lambda c: c.last_end_time,
 }
 """The KPIs a comparison may be sorted by, as SQL over the summed columns."""
+
+
+@functools.lru_cache(maxsize=256)
+def _statements(shape: _Shape) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The page query of ``shape`` and the query counting and summing every group."""
+    measured = _measured(shape)
+    keys = [measured.c[name] for name in shape.by]
+    summed = (
+        sa.select(*keys, *_aggregates(measured, shape.measures))
+        .group_by(*keys)
+        .subquery("summed")
+    )
+    order: list[Any] = []
+    if shape.sort is not None:
+        key, direction = shape.sort
+        expression = SORT_KEYS[key](summed.c)
+        ordered = expression.asc() if direction is SortOrder.ASC else expression.desc()
+        order.append(ordered.nulls_last())
+    order += [summed.c[name].asc() for name in shape.by]
+    # Window sums over the groups give the totals in the same statement.
+    overall = [
+        _aggregate(name, summed.c[name]).over().label(f"overall_{name}")
+        for name in shape.measures
+    ]
+    page = sa.select(summed, sa.func.count().over().label("group_count"), *overall)
+    page = page.order_by(*order)
+    if shape.paged:
+        page = page.limit(sa.bindparam("limit", type_=sa.Integer())).offset(
+            sa.bindparam("offset", type_=sa.Integer())
+        )
+    every = sa.select(sa.func.count(), *_aggregates(summed, shape.measures))
+    return page, every.select_from(summed)
 
 
 def grouped(
@@ -315,48 +420,60 @@ def grouped(
 ) -> tuple[list[Group], int, Group]:
     """Sum the matching runs per value of the ``by`` columns; one page of groups.
 
-    Groups come ordered by ``sort`` (then by name), else by name.  Returns the
-    page, the number of groups in all and the sums over every group.
-    ``page=None`` answers every group.  ``measures`` limits the sums to those
-    named (all by default; the others then read as zero or none).
+    ``rollup`` is the daily rollup that holds the ``by`` and filtered
+    columns, or ``None`` to read the runs alone.  Groups come ordered by
+    ``sort`` (then by name), else by name.  Returns the page, the number of
+    groups in all and the sums over every group.  ``page=None`` answers
+    every group.  ``measures`` limits the sums to those named (all by
+    default; the others then read as zero or none).
     """
-    wanted = tuple(measures) or MEASURES
-    measured = _measured(rollup, by, filters, time_range, wanted)
-    keys = [measured.c[name] for name in by]
-    summed = (
-        sa.select(*keys, *_aggregates(measured, wanted))
-        .group_by(*keys)
-        .subquery("summed")
+    split = _split(time_range, rollup is not None)
+    shape = _Shape(
+        rollup=rollup,
+        by=tuple(by),
+        filters=tuple(
+            (name, not isinstance(value, str)) for name, value in filters.items()
+        ),
+        days=(
+            (split.first_day is not None, split.last_day is not None)
+            if split.rollup
+            else None
+        ),
+        lower=(
+            None
+            if split.lower is None
+            else (split.lower[0] is not None, split.lower[1] is not None)
+        ),
+        upper=split.upper is not None,
+        measures=tuple(measures) or MEASURES,
+        sort=None if sort is None else (sort.key, sort.order),
+        paged=page is not None,
     )
-    names = [summed.c[name] for name in by]
-    order: list[Any] = []
+    values: dict[str, Any] = {
+        f"filter_{name}": value if isinstance(value, str) else list(value)
+        for name, value in filters.items()
+    }
+    values.update(first_day=split.first_day, last_day=split.last_day)
+    if split.lower is not None:
+        values.update(lower_start=split.lower[0], lower_end=split.lower[1])
+    if split.upper is not None:
+        values.update(upper_start=split.upper[0], upper_end=split.upper[1])
     if sort is not None:
-        expression = SORT_KEYS[sort.key](summed.c, sort.profile)
-        ordered = expression.asc() if sort.order is SortOrder.ASC else expression.desc()
-        order.append(ordered.nulls_last())
-    order += [name.asc() for name in names]
-    # Window sums over the groups give the totals in the same statement.
-    overall = [
-        _aggregate(name, summed.c[name]).over().label(f"overall_{name}")
-        for name in wanted
-    ]
-    query = sa.select(
-        summed, sa.func.count().over().label("group_count"), *overall
-    ).order_by(*order)
+        values.update(
+            {f"profile_{name}": getattr(sort.profile, name) for name in _COEFFICIENTS}
+        )
     if page is not None:
-        query = query.limit(page.limit).offset(page.offset)
+        values.update(limit=page.limit, offset=page.offset)
+    page_query, every_query = _statements(shape)
 
-    rows = connection.execute(query).all()
+    rows = connection.execute(page_query, values).all()
     if rows:
         first = rows[0]._mapping
         total = int(first["group_count"])
-        every = _group({name: first[f"overall_{name}"] for name in wanted}, ())
+        every = _group({name: first[f"overall_{name}"] for name in shape.measures}, ())
     elif page is not None and page.offset > 0:
         # A page past the end: count and sum the groups on their own.
-        counted = sa.select(sa.func.count(), *_aggregates(summed, wanted)).select_from(
-            summed
-        )
-        row = connection.execute(counted).one()
+        row = connection.execute(every_query, values).one()
         total = int(row[0])
         every = _group(row._mapping, ())
     else:
