@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jwt
-
 from cisizer.core._errors import (
     ExpiredTokenError,
     InvalidSignatureError,
@@ -33,6 +31,10 @@ _ALGORITHM = "HS256"
 _MIN_KEY_BYTES = 32
 _SCOPE_CLAIMS = ("org", "repo", "workflow", "job")
 _REQUIRED_CLAIMS = [*_SCOPE_CLAIMS, "iat", "exp", "jti", "aud"]
+
+# PERF: PyJWT is imported inside the methods that sign or verify.  It loads
+# cryptography when that is installed (about 9 MiB resident), and the agent
+# imports this package without ever handling a token.
 
 
 class PushTokenSigner:
@@ -86,6 +88,8 @@ class PushTokenSigner:
             "aud": PUSH_TOKEN_AUDIENCE,
         }
 
+        import jwt
+
         token = jwt.encode(claims, self._keys[0], algorithm=_ALGORITHM)
         return PushToken(
             token=token,
@@ -130,6 +134,8 @@ class PushTokenSigner:
         )
 
     def _decode(self, token: str) -> dict[str, Any]:
+        import jwt
+
         if not isinstance(token, str) or not token:
             raise MalformedTokenError("push token is empty")
         # Time claims are checked by verify() so that callers may pass `now`.
