@@ -1,9 +1,14 @@
 """Fixtures shared by every distribution's tests: databases and a live receiver.
 
-``db_url`` runs a test once on SQLite (a fresh file) and once on PostgreSQL
-(a throw-away database created for the session and dropped after it).  When
-PostgreSQL cannot be reached its half is skipped, or fails when ``CI`` is set.
-``live_server`` serves the real receiver over HTTP on a free loopback port.
+``db_url`` runs a test once on SQLite and once on PostgreSQL, each an empty
+database at the newest schema.  Both databases live for the test session (the
+PostgreSQL one is created as ``cisizer_test_<random>`` and dropped after) and
+are emptied before each test.  When PostgreSQL cannot be reached its half is
+skipped, or fails when ``CI`` is set.  ``blank_db_url`` is the same pair
+without any schema, created fresh for one test.
+
+``live_server`` serves the real receiver (auth mode none) over HTTP on a free
+loopback port; one server per database serves the whole session.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import os
 import secrets
 import socketserver
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,53 +40,91 @@ def _pg_unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def _pg_database() -> Iterator[str]:
-    """Create a throw-away PostgreSQL database for the session; drop it after."""
+def _pg_admin() -> Iterator[Callable[[], str]]:
+    """Create throw-away PostgreSQL databases on demand; drop them all at the end."""
     sa = pytest.importorskip("sqlalchemy")
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"cisizer_test_{secrets.token_hex(6)}"
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        _pg_unavailable(str(error.orig).strip().splitlines()[0])
+    names: list[str] = []
 
-    url = sa.engine.make_url(PG_ADMIN_URL).set(database=name)
-    yield url.render_as_string(hide_password=False)
+    def create() -> str:
+        name = f"cisizer_test_{secrets.token_hex(6)}"
+        try:
+            with admin.connect() as connection:
+                connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        except sa.exc.OperationalError as error:
+            _pg_unavailable(str(error.orig).strip().splitlines()[0])
+        names.append(name)
+        url = sa.engine.make_url(PG_ADMIN_URL).set(database=name)
+        rendered: str = url.render_as_string(hide_password=False)
+        return rendered
+
+    yield create
 
     with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in names:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
 
 
-def _empty_pg(url: str) -> None:
+def _migrated(url: str) -> str:
+    from cisizer.server import migrate
+    from cisizer.server._storage import create_engine
+
+    engine = create_engine(url)
+    migrate(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def _pg_database(_pg_admin: Callable[[], str]) -> str:
+    """The session's PostgreSQL database, at the newest schema."""
+    return _migrated(_pg_admin())
+
+
+@pytest.fixture(scope="session")
+def _sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The session's SQLite database file, at the newest schema."""
+    return _migrated(f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'cisizer.db'}")
+
+
+def _empty(url: str) -> None:
     import sqlalchemy as sa
 
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        tables = (
-            connection.exec_driver_sql(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-                " AND tablename <> 'alembic_version'"
-            )
-            .scalars()
-            .all()
-        )
-        if tables:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        tables = [
+            name
+            for name in sa.inspect(connection).get_table_names()
+            if name != "alembic_version"
+        ]
+        if not tables:
+            pass
+        elif engine.dialect.name == "postgresql":
             names = ", ".join(f'"{table}"' for table in tables)
             connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        else:
+            for table in tables:
+                connection.exec_driver_sql(f'DELETE FROM "{table}"')
     engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A database URL with no runs: a fresh SQLite file, or the emptied PostgreSQL."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'cisizer.db'}"
-    url: str = request.getfixturevalue("_pg_database")
-    _empty_pg(url)
+def db_url(request: pytest.FixtureRequest) -> str:
+    """An empty database at the newest schema: SQLite, then PostgreSQL."""
+    fixture = {"sqlite": "_sqlite_database", "postgresql": "_pg_database"}
+    url: str = request.getfixturevalue(fixture[request.param])
+    _empty(url)
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def blank_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new database without any schema: a SQLite file, then a PostgreSQL one."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'blank.db'}"
+    create: Callable[[], str] = request.getfixturevalue("_pg_admin")
+    return create()
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -138,7 +181,7 @@ def start_server(app: Any) -> tuple[WSGIServer, str]:
 
 
 @pytest.fixture
-def serve_app() -> Iterator[Any]:
+def serve_app() -> Iterator[Callable[[Any], str]]:
     """Serve any WSGI app on loopback for the test; call it with the app, get a URL."""
     servers: list[WSGIServer] = []
 
@@ -153,9 +196,26 @@ def serve_app() -> Iterator[Any]:
         server.server_close()
 
 
+@pytest.fixture(scope="session")
+def _live_servers() -> Iterator[dict[str, tuple[LiveServer, Callable[[], None]]]]:
+    """The session's receivers, one per database URL, stopped at the end."""
+    servers: dict[str, tuple[LiveServer, Callable[[], None]]] = {}
+    yield servers
+    for _, close in servers.values():
+        close()
+
+
 @pytest.fixture
-def live_server(db_url: str) -> Iterator[LiveServer]:
-    """The real receiver (auth mode none) on ``db_url``, served over HTTP."""
+def live_server(
+    db_url: str, _live_servers: dict[str, tuple[LiveServer, Callable[[], None]]]
+) -> LiveServer:
+    """The real receiver (auth mode none) on the emptied ``db_url``, over HTTP."""
+    if db_url not in _live_servers:
+        _live_servers[db_url] = _start_live_server(db_url)
+    return _live_servers[db_url][0]
+
+
+def _start_live_server(db_url: str) -> tuple[LiveServer, Callable[[], None]]:
     from cisizer.server import Settings, create_app
     from cisizer.server._storage import create_engine
 
@@ -163,7 +223,10 @@ def live_server(db_url: str) -> Iterator[LiveServer]:
     engine = create_engine(db_url)
     app = create_app(settings, engine)
     server, url = start_server(app)
-    yield LiveServer(url, db_url, READ_TOKEN, HMAC_KEY, app)
-    server.shutdown()
-    server.server_close()
-    engine.dispose()
+
+    def close() -> None:
+        server.shutdown()
+        server.server_close()
+        engine.dispose()
+
+    return LiveServer(url, db_url, READ_TOKEN, HMAC_KEY, app), close

@@ -160,11 +160,11 @@ def test_openapi_command_prints_the_document():
     assert "/api/v1/sizing/repo/{org}/{repo}/{workflow}/{job}" in document["paths"]
 
 
-def test_concurrent_migrations_end_at_one_head(db_url):
+def test_concurrent_migrations_end_at_one_head(blank_db_url):
     """Three `migrate` processes started at once all succeed, leaving one version."""
     processes = [
         subprocess.Popen(
-            [*_server_command(), "migrate", "--db-url", db_url],
+            [*_server_command(), "migrate", "--db-url", blank_db_url],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
@@ -174,7 +174,7 @@ def test_concurrent_migrations_end_at_one_head(db_url):
     errors = [process.stderr.read().decode() for process in processes]
 
     assert codes == [0, 0, 0], errors
-    engine = sa.create_engine(db_url)
+    engine = sa.create_engine(blank_db_url)
     with engine.connect() as connection:
         versions = connection.execute(
             sa.text("SELECT version_num FROM alembic_version")

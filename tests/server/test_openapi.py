@@ -109,7 +109,7 @@ def _explore(operation, mode, base_url, headers):
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=8,
+        max_examples=5,
         deadline=None,
         derandomize=True,
         database=None,

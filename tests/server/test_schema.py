@@ -12,9 +12,9 @@ from cisizer.server._schema import metadata
 from cisizer.server._storage import create_engine
 
 
-def test_migrated_database_matches_the_metadata(db_url):
+def test_migrated_database_matches_the_metadata(blank_db_url):
     """Autogenerate finds no difference between the migrated schema and the tables."""
-    engine = create_engine(db_url)
+    engine = create_engine(blank_db_url)
     migrate(engine)
 
     with engine.connect() as connection:
@@ -40,9 +40,9 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     assert mode == "wal"
 
 
-def test_migrating_twice_changes_nothing(db_url):
+def test_migrating_twice_changes_nothing(blank_db_url):
     """A second migration of a current database is a no-op."""
-    engine = create_engine(db_url)
+    engine = create_engine(blank_db_url)
     migrate(engine)
     migrate(engine)
 
