@@ -60,6 +60,9 @@ def _pg_admin() -> Iterator[Callable[[], str]]:
 
     yield create
 
+    if not names:
+        admin.dispose()
+        return
     with admin.connect() as connection:
         for name in names:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
