@@ -11,6 +11,7 @@ Only the groups of the requested page are loaded.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ import sqlalchemy as sa
 from cisizer.core import EnergyProfile, JobKey, RunStatus, SortOrder
 from cisizer.server._rollup import SUMMED
 from cisizer.server._schema import runs
-from cisizer.server._storage import Page, TimeRange, job_filter, to_utc
+from cisizer.server._storage import Page, TimeRange, to_utc
 
 __all__ = [
     "MEASURES",
@@ -37,8 +38,6 @@ _LARGEST = ("max_duration_seconds", "peak_memory_bytes", "last_end_time")
 _SMALLEST = ("first_end_time",)
 MEASURES = (*SUMMED, *_LARGEST, *_SMALLEST)
 _SECONDS_PER_HOUR = 3600.0
-# SQLite refuses compound statements of more than 500 parts.
-_HISTORY_CHUNK = 200
 
 Filters = Mapping[str, str | Sequence[str]]
 
@@ -529,34 +528,45 @@ def _newest_postgresql(
     yield from result
 
 
-def _newest_by_union(
+# SQLite has no LATERAL; a correlated IN on the rowid walks each job's time
+# index the same way.  Its LIMIT cannot name an outer column, so every job
+# reads the largest count of the page and the surplus is dropped here.
+_NEWEST_SQLITE = sa.text(
+    """
+    SELECT CAST(json_extract(j.value, '$[0]') AS INTEGER) AS slot,
+           r.payload, r.cpu_limit_cores, r.memory_limit_bytes
+    FROM json_each(:jobs) AS j
+    JOIN runs AS r ON r.id IN (
+        SELECT n.id FROM runs AS n
+        WHERE n.organization = json_extract(j.value, '$[1]')
+          AND n.repository = json_extract(j.value, '$[2]')
+          AND n.workflow = json_extract(j.value, '$[3]')
+          AND n.job = json_extract(j.value, '$[4]')
+          AND n.status <> 'cancelled'
+        ORDER BY n.end_time DESC, n.id DESC
+        LIMIT :most
+    )
+    ORDER BY slot, r.end_time DESC, r.id DESC
+    """
+).columns(
+    slot=sa.Integer(),
+    payload=sa.JSON(),
+    cpu_limit_cores=sa.Float(),
+    memory_limit_bytes=sa.BigInteger(),
+)
+
+
+def _newest_sqlite(
     connection: sa.Connection, jobs: Sequence[tuple[JobKey, int]]
 ) -> Iterator[sa.Row[Any]]:
-    for first in range(0, len(jobs), _HISTORY_CHUNK):
-        parts = []
-        for slot, (job, count) in enumerate(
-            jobs[first : first + _HISTORY_CHUNK], start=first
-        ):
-            newest = (
-                sa.select(
-                    sa.literal(slot, sa.Integer()).label("slot"),
-                    runs.c.end_time,
-                    runs.c.id,
-                    runs.c.payload,
-                    runs.c.cpu_limit_cores,
-                    runs.c.memory_limit_bytes,
-                )
-                .where(job_filter(job), runs.c.status != RunStatus.CANCELLED.value)
-                .order_by(runs.c.end_time.desc(), runs.c.id.desc())
-                .limit(count)
-                .subquery()
-            )
-            parts.append(sa.select(newest))
-        union = sa.union_all(*parts).subquery("newest")
-        query = sa.select(union).order_by(
-            union.c.slot, union.c.end_time.desc(), union.c.id.desc()
-        )
-        yield from connection.execute(query)
+    listed = [
+        [slot, job.organization, job.repository, job.workflow, job.job]
+        for slot, (job, _) in enumerate(jobs)
+    ]
+    most = max(count for _, count in jobs)
+    yield from connection.execute(
+        _NEWEST_SQLITE, {"jobs": json.dumps(listed), "most": most}
+    )
 
 
 def histories(
@@ -565,8 +575,7 @@ def histories(
     """For each (job, count), its ``count`` newest runs that were not cancelled.
 
     Newest first, as :func:`cisizer.core.compute_sizing` takes them, read in
-    one statement (per chunk of jobs on SQLite, as one ``UNION ALL`` of
-    per-job queries, each walking the job's time index).
+    one statement that walks each job's time index.
     """
     found: list[list[HistoryRun]] = [[] for _ in jobs]
     if not jobs:
@@ -574,8 +583,10 @@ def histories(
     if connection.dialect.name == "postgresql":
         rows = _newest_postgresql(connection, jobs)
     else:
-        rows = _newest_by_union(connection, jobs)
+        rows = _newest_sqlite(connection, jobs)
     for row in rows:
+        if len(found[row.slot]) >= jobs[row.slot][1]:
+            continue
         found[row.slot].append(
             HistoryRun(
                 row.payload,
