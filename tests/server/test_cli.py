@@ -317,3 +317,17 @@ def test_bad_database_stops_startup(served, db_url):
     assert result.exit_code == 2, result.output
     assert "--db-url" in result.output
     assert "Traceback" not in result.output
+
+
+def test_no_migrate_leaves_the_schema_alone(served, tmp_path, monkeypatch):
+    """--no-migrate (or CISIZER_MIGRATE=false) serves without creating tables."""
+    database = tmp_path / "untouched.db"
+    monkeypatch.setenv("CISIZER_MIGRATE", "false")
+    args = ["--read-token", READ_TOKEN, "--hmac-key", HMAC_KEY]
+
+    result = CliRunner().invoke(
+        main, ["serve", *args, "--db-url", f"sqlite:///{database}"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert not database.exists()

@@ -35,7 +35,8 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedel
 
 
 def _option(*declarations: str, **kwargs: Any) -> Callable[[Any], Any]:
-    envvar = "CISIZER_" + declarations[0].lstrip("-").replace("-", "_").upper()
+    flag = declarations[0].partition("/")[0]
+    envvar = "CISIZER_" + flag.lstrip("-").replace("-", "_").upper()
     return click.option(*declarations, envvar=envvar, show_envvar=True, **kwargs)
 
 
@@ -258,6 +259,13 @@ def main() -> None:
     default="info",
     show_default=True,
     help="Lowest level logged.",
+)
+@_option(
+    "--migrate/--no-migrate",
+    default=True,
+    show_default=True,
+    help="Upgrade the database schema before serving (--no-migrate when a "
+    "separate `cisizer-server migrate` step does it).",
 )
 def serve(
     bind: str, workers: int, timeout: int, log_level: str, **options: Any
