@@ -52,6 +52,7 @@ from cisizer.core import (
     run_figures,
 )
 from cisizer.server import migrate
+from cisizer.server._schema import runs
 from cisizer.server._storage import create_engine
 
 ORGANIZATIONS = 20
@@ -325,6 +326,8 @@ _SUMS = (
     "sum(limited_used_core_seconds), sum(limited_core_seconds), "
     "max(peak_memory_bytes), min(first_end_time), max(last_end_time)"
 )
+# Every page answers the number of rows in the whole list too.
+_TOTAL = "count(*) OVER ()"
 _ROLLUP_COLUMNS = (
     "runs, successes, failures, limited_runs, duration_seconds, "
     "max_duration_seconds, used_core_seconds, allocated_core_seconds, "
@@ -345,7 +348,8 @@ _ENERGY = (
 )
 _JOB_PAGE = (
     "SELECT repository, workflow, job, sum(runs) AS runs, "
-    "sum(duration_seconds) AS seconds FROM daily_job_totals "
+    "sum(duration_seconds) AS seconds, count(*) OVER () AS total "
+    "FROM daily_job_totals "
     "WHERE organization = '{org}'{repo_filter} GROUP BY repository, workflow, job "
     "ORDER BY repository, workflow, job LIMIT 50"
 )
@@ -382,10 +386,10 @@ def floors(backend: str, bounds: dict[str, str]) -> dict[str, str]:
     ).format(**bounds)
     return {
         "overview": (
-            f"SELECT * FROM (SELECT organization, {_SUMS} "
+            f"SELECT * FROM (SELECT organization, {_SUMS}, {_TOTAL} "
             f"FROM daily_organization_totals GROUP BY organization "
             f"ORDER BY organization LIMIT 50) p "
-            f"UNION ALL SELECT NULL, {_SUMS} FROM daily_organization_totals"
+            f"UNION ALL SELECT NULL, {_SUMS}, NULL FROM daily_organization_totals"
         ),
         "overview (runs table only)": (
             "SELECT organization, count(*), "
@@ -397,29 +401,29 @@ def floors(backend: str, bounds: dict[str, str]) -> dict[str, str]:
             "FROM runs GROUP BY organization ORDER BY organization"
         ),
         "overview, ranged": (
-            f"SELECT organization, {_SUMS} FROM ("
+            f"SELECT organization, {_SUMS}, {_TOTAL} FROM ("
             f"SELECT organization, {_ROLLUP_COLUMNS} FROM daily_organization_totals "
             f"WHERE day >= '{bounds['d0']}' AND day <= '{bounds['d1']}' UNION ALL "
             f"SELECT organization, {_RUN_COLUMNS} FROM runs WHERE {ranged_runs}"
             f") m GROUP BY organization ORDER BY organization LIMIT 50"
         ),
         "org detail": (
-            f"SELECT repository, {_SUMS} FROM daily_job_totals "
+            f"SELECT repository, {_SUMS}, {_TOTAL} FROM daily_job_totals "
             f"WHERE organization = '{ORG}' GROUP BY repository "
             f"ORDER BY repository LIMIT 50"
         ),
         "repo detail": (
-            f"SELECT workflow, job, {_SUMS} FROM daily_job_totals "
+            f"SELECT workflow, job, {_SUMS}, {_TOTAL} FROM daily_job_totals "
             f"WHERE organization = '{ORG}' AND repository = '{REPO}' "
             f"GROUP BY workflow, job ORDER BY workflow, job"
         ),
         "compare repos by energy": (
-            f"SELECT repository, {_SUMS} FROM daily_job_totals "
+            f"SELECT repository, {_SUMS}, {_TOTAL} FROM daily_job_totals "
             f"WHERE organization = '{ORG}' GROUP BY repository "
             f"ORDER BY {_ENERGY} DESC, repository LIMIT 50"
         ),
         "compare workflows": (
-            f"SELECT workflow, {_SUMS} FROM daily_job_totals "
+            f"SELECT workflow, {_SUMS}, {_TOTAL} FROM daily_job_totals "
             f"WHERE organization = '{ORG}' AND repository = '{REPO}' "
             f"GROUP BY workflow ORDER BY sum(runs) DESC, workflow LIMIT 50"
         ),
@@ -431,13 +435,14 @@ def floors(backend: str, bounds: dict[str, str]) -> dict[str, str]:
             f"AND status <> 'cancelled' ORDER BY end_time DESC, id DESC LIMIT 5"
         ),
         "runners": (
-            "SELECT runner, sum(runs), min(first_end_time), max(last_end_time) "
-            "FROM daily_runner_totals GROUP BY runner ORDER BY runner LIMIT 50"
+            f"SELECT runner, sum(runs), min(first_end_time), max(last_end_time), "
+            f"{_TOTAL} FROM daily_runner_totals GROUP BY runner "
+            f"ORDER BY runner LIMIT 50"
         ),
         "runners overview": (
-            f"SELECT * FROM (SELECT runner, {_SUMS} FROM daily_runner_totals "
+            f"SELECT * FROM (SELECT runner, {_SUMS}, {_TOTAL} FROM daily_runner_totals "
             f"GROUP BY runner ORDER BY runner LIMIT 50) p "
-            f"UNION ALL SELECT NULL, {_SUMS} FROM daily_runner_totals"
+            f"UNION ALL SELECT NULL, {_SUMS}, NULL FROM daily_runner_totals"
         ),
         "runner detail": (
             f"SELECT organization, count(*), "
@@ -445,7 +450,7 @@ def floors(backend: str, bounds: dict[str, str]) -> dict[str, str]:
             f"sum(duration_seconds), max(duration_seconds), sum(used_core_seconds), "
             f"sum(allocated_core_seconds), sum(memory_gib_seconds), "
             f"sum(limited_used_core_seconds), sum(limited_core_seconds), "
-            f"max(peak_memory_bytes), min(end_time), max(end_time) FROM runs "
+            f"max(peak_memory_bytes), min(end_time), max(end_time), {_TOTAL} FROM runs "
             f"WHERE runner = '{RUNNER}' GROUP BY organization "
             f"ORDER BY organization LIMIT 50"
         ),
@@ -600,10 +605,33 @@ def measure(backend: str, db_url: str, repeat: int) -> list[str]:
                     f"| {ratio:.2f} |"
                 )
                 print(lines[-1], flush=True)
+            _check_ranged_overview(client, db_url, bounds)
     finally:
         process.terminate()
         process.wait(timeout=30)
     return lines
+
+
+def _check_ranged_overview(
+    client: httpx.Client, db_url: str, bounds: dict[str, str]
+) -> None:
+    """Check the ranged overview's run count against a count over the runs."""
+    path = endpoints(bounds)["overview, ranged"]
+    answered = client.get(path).json()["kpis"]["runs"]
+    engine = create_engine(db_url)
+    start = datetime.fromisoformat(bounds["w0"].replace("Z", "+00:00"))
+    stop = datetime.fromisoformat(bounds["w1"].replace("Z", "+00:00"))
+    with engine.connect() as connection:
+        counted = connection.execute(
+            sa.select(sa.func.count())
+            .select_from(runs)
+            .where(runs.c.end_time >= start, runs.c.end_time <= stop)
+        ).scalar_one()
+    engine.dispose()
+    verdict = "equal" if answered == counted else "DIFFERENT"
+    print(
+        f"ranged overview runs {answered:,}, counted over runs {counted:,}: {verdict}"
+    )
 
 
 def run_backend(
