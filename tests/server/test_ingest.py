@@ -222,3 +222,36 @@ def test_oversized_body_is_413_before_it_is_read(live_server):
     status_line, _, rest = answer.partition(b"\r\n")
     assert b" 413 " in status_line
     assert b"larger than the limit of 1048576 bytes" in rest
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "detail"),
+    [
+        ('"run-1"', '"run-\\ud800"', "surrogate"),
+        ('"runner"', '"\\udfff"', "surrogate"),
+        ('"run_attempt": 1', '"run_attempt": ' + "9" * 5000, "number too long"),
+    ],
+    ids=["surrogate-name", "surrogate-container", "long-integer"],
+)
+def test_text_the_database_cannot_hold_is_400(
+    live_server, make_push, http, read, old, new, detail
+):
+    """Lone surrogate escapes and endless integers answer 400, not a server error."""
+    text = json.dumps(make_push()).replace(old, new, 1)
+    assert new in text
+
+    response = _send_raw(live_server, text.encode())
+
+    assert response.status_code == 400
+    assert detail in response.json()["detail"]
+    assert http.get("/api/v1/debug/metrics", headers=read).json() == []
+
+
+def test_paired_surrogate_escapes_are_text(live_server, make_push):
+    """A correctly paired escape (an emoji) is ordinary text and is stored."""
+    text = json.dumps(make_push()).replace('"run-1"', '"run-\\ud83d\\ude80"', 1)
+
+    response = _send_raw(live_server, text.encode())
+
+    assert response.status_code == 201
+    assert response.json()["run_id"] == "run-\U0001f680"

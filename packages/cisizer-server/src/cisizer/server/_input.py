@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Collection
 from datetime import datetime
 from typing import NoReturn, Protocol, TypeVar
@@ -28,6 +29,10 @@ __all__ = [
 ]
 
 _E = TypeVar("_E", bound=enum.Enum)
+
+
+# Only \uD800-\uDFFF escapes can put a lone surrogate into decoded text.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -63,7 +68,7 @@ def read_json(req: falcon.Request, max_bytes: int) -> object:
         raise InvalidRequestError.field("body", "a JSON object is required")
     try:
         text = data.decode("utf-8")
-        return json.loads(text, parse_constant=_reject_constant)
+        document = json.loads(text, parse_constant=_reject_constant)
     except UnicodeDecodeError:
         raise InvalidRequestError.field("body", "is not UTF-8") from None
     except RecursionError:
@@ -74,6 +79,20 @@ def read_json(req: falcon.Request, max_bytes: int) -> object:
             f"is not valid JSON ({error.msg} at line {error.lineno} "
             f"column {error.colno})",
         ) from None
+    except InvalidRequestError:
+        raise
+    except ValueError:
+        # Python refuses integers of more than 4300 digits.
+        raise InvalidRequestError.field("body", "holds a number too long") from None
+
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRequestError.field(
+                "body", "holds an unpaired UTF-16 surrogate escape"
+            ) from None
+    return document
 
 
 class _Readable(Protocol):
@@ -151,6 +170,9 @@ def query_time(req: falcon.Request, name: str) -> datetime | None:
 def path_name(value: str, name: str) -> str:
     """Check a name taken from the URL path; the error names the path segment."""
     try:
+        value.encode("utf-8")
         return check_name(value, name)
+    except UnicodeEncodeError:
+        raise InvalidRequestError.field(name, "is not valid UTF-8") from None
     except ValidationError as error:
         raise InvalidRequestError(str(error)) from None
