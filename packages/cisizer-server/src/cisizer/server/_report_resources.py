@@ -333,6 +333,9 @@ def _job_sizing(
         None,
     )
     run_hours = group.duration_seconds / _SECONDS_PER_HOUR
+    # NOTE: the current limits sum only the containers that reported one,
+    # while the recommendation covers every container, so a job mixing
+    # limited and unlimited containers shows too large a saving.
     savings = Savings()
     if sizing is not None:
         # What would be applied: the CPU limit only when enforced, else the
@@ -372,6 +375,8 @@ def _sum_known(values: Sequence[float | None]) -> float | None:
 
 
 def _totals(reports: Sequence[JobSizingReport]) -> SizingOverviewTotals:
+    # NOTE: the totals cover the jobs of one page only, since only a page of
+    # jobs is sized; a whole organization needs every page summed.
     sized = [report.sizing for report in reports if report.sizing is not None]
     memory = [report.current_memory_bytes for report in reports]
     known_memory = [value for value in memory if value is not None]

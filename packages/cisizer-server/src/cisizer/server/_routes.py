@@ -146,7 +146,7 @@ _ORG = QueryParam(
 )
 _REPO = QueryParam(
     "repo",
-    {"type": "string", "minLength": 1, "maxLength": 511},
+    {"type": "string", "minLength": 1, "maxLength": 255},
     "The repository, short or as org/repo (required).",
 )
 
@@ -416,6 +416,8 @@ ROUTES: tuple[Route, ...] = (
         response=RunnerOverview,
         query=_LIST,
     ),
+    # NOTE: a runner named "overview" has no detail view: the literal route
+    # above wins over this template.
     Route(
         "GET",
         "/api/v1/runners/{runner}",
