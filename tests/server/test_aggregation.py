@@ -13,9 +13,14 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import attrs
+import falcon.testing
 import pytest
+import sqlalchemy as sa
 
-from cisizer.core import parse_push, run_figures
+from cisizer.core import converter, parse_push, run_figures
+from cisizer.server import Settings, create_app, migrate
+from cisizer.server._schema import runs
 from cisizer.server._storage import create_engine, insert_run
 
 GIB = 1024**3
@@ -681,3 +686,41 @@ def test_reports_need_the_read_token(http, live_server):
 
         assert response.status_code == 401, path
         assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_migration_fills_rollups_from_runs_stored_before_it(blank_db_url):
+    """Runs stored before the rollups existed are summed once the schema is current."""
+    engine = create_engine(blank_db_url)
+    migrate(engine, "0001")
+    with engine.begin() as connection:
+        for number, body in enumerate(RUNS):
+            push = parse_push(body)
+            connection.execute(
+                sa.insert(runs).values(
+                    organization=push.organization,
+                    repository=push.repository,
+                    workflow=push.workflow,
+                    job=push.job,
+                    run_id=push.run_id,
+                    run_attempt=push.run_attempt,
+                    received_at=DAY0 + timedelta(days=30, seconds=number),
+                    start_time=push.payload.start_time,
+                    end_time=push.payload.end_time,
+                    status=push.status.value,
+                    runner=push.runner,
+                    payload=converter.unstructure(push.payload),
+                    **attrs.asdict(run_figures(push.payload)),
+                )
+            )
+    settings = Settings(read_token="r" * 32, hmac_keys=("k" * 40,), db_url=blank_db_url)
+    app = create_app(settings, engine)
+    client = falcon.testing.TestClient(
+        app, headers={"Authorization": "Bearer " + "r" * 32}
+    )
+
+    answer = client.simulate_get(
+        "/api/v1/metrics/overview", params={"from": iso(_end_time(5))}
+    ).json
+    engine.dispose()
+
+    assert_kpis(answer["kpis"], [b for b in RUNS if end_of(b) >= _end_time(5)])
