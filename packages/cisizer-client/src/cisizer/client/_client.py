@@ -1,14 +1,15 @@
 """The sync and async clients, side by side, one method per endpoint.
 
-Both send the calls built in :mod:`cisizer.client._endpoints` through the
-decisions of :mod:`cisizer.client._http`; they differ only in waiting.
+Both send the calls built in :mod:`cisizer.client._endpoints` and walk the
+pagers of :mod:`cisizer.client._pages` through the decisions of
+:mod:`cisizer.client._http`; they differ only in waiting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Hashable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -16,9 +17,10 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from cisizer.client import _endpoints as endpoints
+from cisizer.client import _pages as pages
 from cisizer.client._endpoints import Call
 from cisizer.client._http import DEFAULT_TIMEOUT, Exchange, Timeout, resolve_settings
-from cisizer.client._pages import Pager, override_key, run_key
+from cisizer.client._pages import Pager
 from cisizer.client._retry import RetryPolicy
 from cisizer.core import (
     CpuPercentile,
@@ -241,14 +243,7 @@ class Client(_Base):
         """Yield every stored run of a job, newest first, fetching page after page."""
         key = JobKey(organization, repository, workflow, job)
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.job_metrics(
-                    key, from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page,
-                page_size=page_size,
-                key=run_key,
-            )
+            pages.job_metrics(key, from_=from_, to=to, page_size=page_size)
         )
 
     def runner_metrics(
@@ -277,14 +272,7 @@ class Client(_Base):
     ) -> Iterator[Run]:
         """Yield every run a runner executed, newest first, page after page."""
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.runner_metrics(
-                    runner, from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page,
-                page_size=page_size,
-                key=run_key,
-            )
+            pages.runner_metrics(runner, from_=from_, to=to, page_size=page_size)
         )
 
     def debug_metrics(
@@ -308,16 +296,7 @@ class Client(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[Run]:
         """Yield every stored run, newest first, page after page."""
-        return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.debug_metrics(
-                    from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page,
-                page_size=page_size,
-                key=run_key,
-            )
-        )
+        return self._walk(pages.debug_metrics(from_=from_, to=to, page_size=page_size))
 
     def sizing(
         self,
@@ -388,16 +367,7 @@ class Client(_Base):
         self, *, page_size: int = DEFAULT_PAGE_SIZE
     ) -> Iterator[StoredOverride]:
         """Yield every sizing override, wider scopes first, page after page."""
-        return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.list_overrides(
-                    limit=limit, offset=offset
-                ),
-                lambda page: page,
-                page_size=page_size,
-                key=override_key,
-            )
-        )
+        return self._walk(pages.overrides(page_size=page_size))
 
     def set_override(
         self,
@@ -444,20 +414,8 @@ class Client(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[OrganizationKpis]:
         """Yield the KPIs of every organization, page after page."""
-
-        def row_key(row: OrganizationKpis) -> Hashable:
-            return row.organization
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.metrics_overview(
-                    from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page.organizations,
-                page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
-            )
+            pages.metrics_overview(from_=from_, to=to, page_size=page_size)
         )
 
     def organization_metrics(
@@ -485,19 +443,9 @@ class Client(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[RepositoryKpis]:
         """Yield the KPIs of every repository of an organization, page after page."""
-
-        def row_key(row: RepositoryKpis) -> Hashable:
-            return row.repository
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.organization_metrics(
-                    organization, from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page.repositories,
-                page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
+            pages.organization_metrics(
+                organization, from_=from_, to=to, page_size=page_size
             )
         )
 
@@ -528,24 +476,9 @@ class Client(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[WorkflowReport]:
         """Yield the KPIs of every workflow of a repository, page after page."""
-
-        def row_key(row: WorkflowReport) -> Hashable:
-            return row.workflow
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.repository_metrics(
-                    organization,
-                    repository,
-                    from_=from_,
-                    to=to,
-                    limit=limit,
-                    offset=offset,
-                ),
-                lambda page: page.workflows,
-                page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
+            pages.repository_metrics(
+                organization, repository, from_=from_, to=to, page_size=page_size
             )
         )
 
@@ -574,19 +507,9 @@ class Client(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[JobSizingReport]:
         """Yield the sizing report of every job of an organization, page after page."""
-
-        def row_key(row: JobSizingReport) -> Hashable:
-            return (row.repository, row.workflow, row.job)
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.organization_sizing(
-                    organization, from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page.jobs,
-                page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
+            pages.organization_sizing(
+                organization, from_=from_, to=to, page_size=page_size
             )
         )
 
@@ -617,24 +540,9 @@ class Client(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[JobSizingReport]:
         """Yield the sizing report of every job of a repository, page after page."""
-
-        def row_key(row: JobSizingReport) -> Hashable:
-            return (row.repository, row.workflow, row.job)
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.repository_sizing(
-                    organization,
-                    repository,
-                    from_=from_,
-                    to=to,
-                    limit=limit,
-                    offset=offset,
-                ),
-                lambda page: page.jobs,
-                page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
+            pages.repository_sizing(
+                organization, repository, from_=from_, to=to, page_size=page_size
             )
         )
 
@@ -673,25 +581,14 @@ class Client(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[RepositoryKpis]:
         """Yield an organization's repositories sorted by a KPI, page after page."""
-
-        def row_key(row: RepositoryKpis) -> Hashable:
-            return row.repository
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.compare_repositories(
-                    organization,
-                    sort=sort,
-                    order=order,
-                    from_=from_,
-                    to=to,
-                    limit=limit,
-                    offset=offset,
-                ),
-                lambda page: page.repositories,
+            pages.compare_repositories(
+                organization,
+                sort=sort,
+                order=order,
+                from_=from_,
+                to=to,
                 page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
             )
         )
 
@@ -733,26 +630,15 @@ class Client(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[WorkflowKpis]:
         """Yield every workflow of a repository, sorted by a KPI, page after page."""
-
-        def row_key(row: WorkflowKpis) -> Hashable:
-            return row.workflow
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.compare_workflows(
-                    organization,
-                    repository,
-                    sort=sort,
-                    order=order,
-                    from_=from_,
-                    to=to,
-                    limit=limit,
-                    offset=offset,
-                ),
-                lambda page: page.workflows,
+            pages.compare_workflows(
+                organization,
+                repository,
+                sort=sort,
+                order=order,
+                from_=from_,
+                to=to,
                 page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
             )
         )
 
@@ -777,21 +663,7 @@ class Client(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[RunnerSummary]:
         """Yield every runner that served runs in the range, page after page."""
-
-        def row_key(row: RunnerSummary) -> Hashable:
-            return row.runner
-
-        return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.list_runners(
-                    from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page.runners,
-                page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
-            )
-        )
+        return self._walk(pages.runners(from_=from_, to=to, page_size=page_size))
 
     def runners_overview(
         self,
@@ -814,20 +686,8 @@ class Client(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[RunnerUsage]:
         """Yield the usage of every active runner, page after page."""
-
-        def row_key(row: RunnerUsage) -> Hashable:
-            return row.runner
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.runners_overview(
-                    from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page.runners,
-                page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
-            )
+            pages.runners_overview(from_=from_, to=to, page_size=page_size)
         )
 
     def runner_report(
@@ -855,20 +715,8 @@ class Client(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> Iterator[OrganizationKpis]:
         """Yield the KPIs of every organization a runner served, page after page."""
-
-        def row_key(row: OrganizationKpis) -> Hashable:
-            return row.organization
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.runner_report(
-                    runner, from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page.organizations,
-                page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
-            )
+            pages.runner_report(runner, from_=from_, to=to, page_size=page_size)
         )
 
 
@@ -1005,14 +853,7 @@ class AsyncClient(_Base):
         """Yield every stored run of a job, newest first, fetching page after page."""
         key = JobKey(organization, repository, workflow, job)
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.job_metrics(
-                    key, from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page,
-                page_size=page_size,
-                key=run_key,
-            )
+            pages.job_metrics(key, from_=from_, to=to, page_size=page_size)
         )
 
     async def runner_metrics(
@@ -1041,14 +882,7 @@ class AsyncClient(_Base):
     ) -> AsyncIterator[Run]:
         """Yield every run a runner executed, newest first, page after page."""
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.runner_metrics(
-                    runner, from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page,
-                page_size=page_size,
-                key=run_key,
-            )
+            pages.runner_metrics(runner, from_=from_, to=to, page_size=page_size)
         )
 
     async def debug_metrics(
@@ -1072,16 +906,7 @@ class AsyncClient(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> AsyncIterator[Run]:
         """Yield every stored run, newest first, page after page."""
-        return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.debug_metrics(
-                    from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page,
-                page_size=page_size,
-                key=run_key,
-            )
-        )
+        return self._walk(pages.debug_metrics(from_=from_, to=to, page_size=page_size))
 
     async def sizing(
         self,
@@ -1154,16 +979,7 @@ class AsyncClient(_Base):
         self, *, page_size: int = DEFAULT_PAGE_SIZE
     ) -> AsyncIterator[StoredOverride]:
         """Yield every sizing override, wider scopes first, page after page."""
-        return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.list_overrides(
-                    limit=limit, offset=offset
-                ),
-                lambda page: page,
-                page_size=page_size,
-                key=override_key,
-            )
-        )
+        return self._walk(pages.overrides(page_size=page_size))
 
     async def set_override(
         self,
@@ -1212,20 +1028,8 @@ class AsyncClient(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> AsyncIterator[OrganizationKpis]:
         """Yield the KPIs of every organization, page after page."""
-
-        def row_key(row: OrganizationKpis) -> Hashable:
-            return row.organization
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.metrics_overview(
-                    from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page.organizations,
-                page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
-            )
+            pages.metrics_overview(from_=from_, to=to, page_size=page_size)
         )
 
     async def organization_metrics(
@@ -1253,19 +1057,9 @@ class AsyncClient(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> AsyncIterator[RepositoryKpis]:
         """Yield the KPIs of every repository of an organization, page after page."""
-
-        def row_key(row: RepositoryKpis) -> Hashable:
-            return row.repository
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.organization_metrics(
-                    organization, from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page.repositories,
-                page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
+            pages.organization_metrics(
+                organization, from_=from_, to=to, page_size=page_size
             )
         )
 
@@ -1296,24 +1090,9 @@ class AsyncClient(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> AsyncIterator[WorkflowReport]:
         """Yield the KPIs of every workflow of a repository, page after page."""
-
-        def row_key(row: WorkflowReport) -> Hashable:
-            return row.workflow
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.repository_metrics(
-                    organization,
-                    repository,
-                    from_=from_,
-                    to=to,
-                    limit=limit,
-                    offset=offset,
-                ),
-                lambda page: page.workflows,
-                page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
+            pages.repository_metrics(
+                organization, repository, from_=from_, to=to, page_size=page_size
             )
         )
 
@@ -1342,19 +1121,9 @@ class AsyncClient(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> AsyncIterator[JobSizingReport]:
         """Yield the sizing report of every job of an organization, page after page."""
-
-        def row_key(row: JobSizingReport) -> Hashable:
-            return (row.repository, row.workflow, row.job)
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.organization_sizing(
-                    organization, from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page.jobs,
-                page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
+            pages.organization_sizing(
+                organization, from_=from_, to=to, page_size=page_size
             )
         )
 
@@ -1385,24 +1154,9 @@ class AsyncClient(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> AsyncIterator[JobSizingReport]:
         """Yield the sizing report of every job of a repository, page after page."""
-
-        def row_key(row: JobSizingReport) -> Hashable:
-            return (row.repository, row.workflow, row.job)
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.repository_sizing(
-                    organization,
-                    repository,
-                    from_=from_,
-                    to=to,
-                    limit=limit,
-                    offset=offset,
-                ),
-                lambda page: page.jobs,
-                page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
+            pages.repository_sizing(
+                organization, repository, from_=from_, to=to, page_size=page_size
             )
         )
 
@@ -1441,25 +1195,14 @@ class AsyncClient(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> AsyncIterator[RepositoryKpis]:
         """Yield an organization's repositories sorted by a KPI, page after page."""
-
-        def row_key(row: RepositoryKpis) -> Hashable:
-            return row.repository
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.compare_repositories(
-                    organization,
-                    sort=sort,
-                    order=order,
-                    from_=from_,
-                    to=to,
-                    limit=limit,
-                    offset=offset,
-                ),
-                lambda page: page.repositories,
+            pages.compare_repositories(
+                organization,
+                sort=sort,
+                order=order,
+                from_=from_,
+                to=to,
                 page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
             )
         )
 
@@ -1501,26 +1244,15 @@ class AsyncClient(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> AsyncIterator[WorkflowKpis]:
         """Yield every workflow of a repository, sorted by a KPI, page after page."""
-
-        def row_key(row: WorkflowKpis) -> Hashable:
-            return row.workflow
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.compare_workflows(
-                    organization,
-                    repository,
-                    sort=sort,
-                    order=order,
-                    from_=from_,
-                    to=to,
-                    limit=limit,
-                    offset=offset,
-                ),
-                lambda page: page.workflows,
+            pages.compare_workflows(
+                organization,
+                repository,
+                sort=sort,
+                order=order,
+                from_=from_,
+                to=to,
                 page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
             )
         )
 
@@ -1545,21 +1277,7 @@ class AsyncClient(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> AsyncIterator[RunnerSummary]:
         """Yield every runner that served runs in the range, page after page."""
-
-        def row_key(row: RunnerSummary) -> Hashable:
-            return row.runner
-
-        return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.list_runners(
-                    from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page.runners,
-                page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
-            )
-        )
+        return self._walk(pages.runners(from_=from_, to=to, page_size=page_size))
 
     async def runners_overview(
         self,
@@ -1582,20 +1300,8 @@ class AsyncClient(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> AsyncIterator[RunnerUsage]:
         """Yield the usage of every active runner, page after page."""
-
-        def row_key(row: RunnerUsage) -> Hashable:
-            return row.runner
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.runners_overview(
-                    from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page.runners,
-                page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
-            )
+            pages.runners_overview(from_=from_, to=to, page_size=page_size)
         )
 
     async def runner_report(
@@ -1623,18 +1329,6 @@ class AsyncClient(_Base):
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> AsyncIterator[OrganizationKpis]:
         """Yield the KPIs of every organization a runner served, page after page."""
-
-        def row_key(row: OrganizationKpis) -> Hashable:
-            return row.organization
-
         return self._walk(
-            Pager(
-                lambda limit, offset: endpoints.runner_report(
-                    runner, from_=from_, to=to, limit=limit, offset=offset
-                ),
-                lambda page: page.organizations,
-                page_size=page_size,
-                total_of=lambda page: page.total,
-                key=row_key,
-            )
+            pages.runner_report(runner, from_=from_, to=to, page_size=page_size)
         )
