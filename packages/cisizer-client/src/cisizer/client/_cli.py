@@ -10,7 +10,7 @@ import functools
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, NoReturn, ParamSpec, TypeVar
@@ -18,7 +18,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 import attrs
 import click
 
-from cisizer.client._client import Client
+from cisizer.client._client import DEFAULT_PAGE_SIZE, Client
 from cisizer.client._errors import (
     AuthenticationError,
     CISizerError,
@@ -200,18 +200,71 @@ def _range_options(func: Callable[P, R]) -> Callable[P, R]:
     )(func)
 
 
-def _page_options(func: Callable[P, R]) -> Callable[P, R]:
-    func = click.option(
+@attrs.frozen
+class _Paging:
+    """Which rows a listing command shows: one page, or with --all every page."""
+
+    limit: int | None
+    offset: int | None
+    fetch_all: bool
+
+    def rows(
+        self,
+        page_at: Callable[..., list[R]],
+        walk: Callable[..., Iterable[R]],
+        *args: Any,
+        **kwargs: Any,
+    ) -> list[R]:
+        """Return one page of rows, or with --all every row."""
+        if self.fetch_all:
+            return list(walk(*args, **kwargs, page_size=self._page_size))
+        return page_at(*args, **kwargs, limit=self.limit, offset=self.offset)
+
+    def report(
+        self,
+        page_at: Callable[..., Any],
+        walk: Callable[..., Iterable[Any]],
+        rows: str,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        """Return one report page, or with --all the report holding every row."""
+        if not self.fetch_all:
+            return page_at(*args, **kwargs, limit=self.limit, offset=self.offset)
+
+        head = page_at(*args, **kwargs, limit=1, offset=0)
+        every = tuple(walk(*args, **kwargs, page_size=self._page_size))
+        return attrs.evolve(head, **{rows: every}, limit=len(every), offset=0)
+
+    @property
+    def _page_size(self) -> int:
+        return self.limit or DEFAULT_PAGE_SIZE
+
+
+def _page_options(func: Callable[..., R]) -> Callable[..., R]:
+    """Give a command --limit, --offset and --all, passed on as one ``paging``."""
+
+    @functools.wraps(func)
+    def command(
+        *args: Any,
+        limit: int | None,
+        offset: int | None,
+        fetch_all: bool,
+        **kwargs: Any,
+    ) -> R:
+        return func(*args, paging=_Paging(limit, offset, fetch_all), **kwargs)
+
+    with_all = click.option(
         "--all", "fetch_all", is_flag=True, help="Fetch every page instead of one."
-    )(func)
-    func = click.option("--offset", type=click.IntRange(min=0), help="Rows to skip.")(
-        func
-    )
+    )(command)
+    with_offset = click.option(
+        "--offset", type=click.IntRange(min=0), help="Rows to skip."
+    )(with_all)
     return click.option(
         "--limit",
         type=click.IntRange(1, 1000),
         help="Rows per page (receiver default 50).",
-    )(func)
+    )(with_offset)
 
 
 @click.group(
@@ -336,21 +389,19 @@ def metrics_job(
     job: str,
     from_: datetime | None,
     to: datetime | None,
-    limit: int | None,
-    offset: int | None,
-    fetch_all: bool,
+    paging: _Paging,
 ) -> _Result:
     """List the stored runs of a job, newest first."""
-    if fetch_all:
-        runs = list(
-            client.iter_job_metrics(
-                org, repo, workflow, job, from_=from_, to=to, page_size=limit or 200
-            )
-        )
-    else:
-        runs = client.job_metrics(
-            org, repo, workflow, job, from_=from_, to=to, limit=limit, offset=offset
-        )
+    runs = paging.rows(
+        client.job_metrics,
+        client.iter_job_metrics,
+        org,
+        repo,
+        workflow,
+        job,
+        from_=from_,
+        to=to,
+    )
     return _Result(runs, run_table(runs))
 
 
@@ -364,21 +415,12 @@ def metrics_runner(
     runner: str,
     from_: datetime | None,
     to: datetime | None,
-    limit: int | None,
-    offset: int | None,
-    fetch_all: bool,
+    paging: _Paging,
 ) -> _Result:
     """List the runs a runner executed, newest first."""
-    if fetch_all:
-        runs = list(
-            client.iter_runner_metrics(
-                runner, from_=from_, to=to, page_size=limit or 200
-            )
-        )
-    else:
-        runs = client.runner_metrics(
-            runner, from_=from_, to=to, limit=limit, offset=offset
-        )
+    runs = paging.rows(
+        client.runner_metrics, client.iter_runner_metrics, runner, from_=from_, to=to
+    )
     return _Result(runs, run_table(runs))
 
 
@@ -514,24 +556,6 @@ def overrides_delete(client: Client, scope: tuple[str, ...]) -> _Result:
     return _Result({"deleted": "/".join(scope)}, f"override deleted: {'/'.join(scope)}")
 
 
-def _report(
-    page_at: Callable[[int | None, int | None], Any],
-    walk: Callable[[int], Iterator[Any]],
-    rows: str,
-    *,
-    fetch_all: bool,
-    limit: int | None,
-    offset: int | None,
-) -> Any:
-    """Return one report page, or with --all the report holding every row."""
-    if not fetch_all:
-        return page_at(limit, offset)
-
-    head = page_at(1, 0)
-    every = tuple(walk(limit or 200))
-    return attrs.evolve(head, **{rows: every}, limit=len(every), offset=0)
-
-
 def _note(report: Any, shown: int) -> str:
     return page_note(shown, report.total, report.offset)
 
@@ -548,9 +572,7 @@ def overview(
     repository: str | None,
     from_: datetime | None,
     to: datetime | None,
-    limit: int | None,
-    offset: int | None,
-    fetch_all: bool,
+    paging: _Paging,
 ) -> _Result:
     """Show KPIs of all runs per organization, or of one org or repository.
 
@@ -563,43 +585,32 @@ def overview(
         raise click.UsageError("--repo needs --org")
 
     if organization is None:
-        report = _report(
-            lambda lim, off: client.metrics_overview(**span, limit=lim, offset=off),
-            lambda size: client.iter_metrics_overview(**span, page_size=size),
+        report = paging.report(
+            client.metrics_overview,
+            client.iter_metrics_overview,
             "organizations",
-            fetch_all=fetch_all,
-            limit=limit,
-            offset=offset,
+            **span,
         )
         rows = [(row.organization, row.kpis) for row in report.organizations]
         text = kpi_table("organization", rows, report.kpis)
     elif repository is None:
-        report = _report(
-            lambda lim, off: client.organization_metrics(
-                organization, **span, limit=lim, offset=off
-            ),
-            lambda size: client.iter_organization_metrics(
-                organization, **span, page_size=size
-            ),
+        report = paging.report(
+            client.organization_metrics,
+            client.iter_organization_metrics,
             "repositories",
-            fetch_all=fetch_all,
-            limit=limit,
-            offset=offset,
+            organization,
+            **span,
         )
         rows = [(row.repository, row.kpis) for row in report.repositories]
         text = kpi_table("repository", rows, report.kpis)
     else:
-        report = _report(
-            lambda lim, off: client.repository_metrics(
-                organization, repository, **span, limit=lim, offset=off
-            ),
-            lambda size: client.iter_repository_metrics(
-                organization, repository, **span, page_size=size
-            ),
+        report = paging.report(
+            client.repository_metrics,
+            client.iter_repository_metrics,
             "workflows",
-            fetch_all=fetch_all,
-            limit=limit,
-            offset=offset,
+            organization,
+            repository,
+            **span,
         )
         rows = []
         for workflow in report.workflows:
@@ -625,9 +636,7 @@ def sizing_overview(
     repo: str | None,
     from_: datetime | None,
     to: datetime | None,
-    limit: int | None,
-    offset: int | None,
-    fetch_all: bool,
+    paging: _Paging,
 ) -> _Result:
     """Show the sizing of every job of ORG [REPO] and what it would save.
 
@@ -636,28 +645,21 @@ def sizing_overview(
     """
     span = {"from_": from_, "to": to}
     if repo is None:
-        report = _report(
-            lambda lim, off: client.organization_sizing(
-                org, **span, limit=lim, offset=off
-            ),
-            lambda size: client.iter_organization_sizing(org, **span, page_size=size),
+        report = paging.report(
+            client.organization_sizing,
+            client.iter_organization_sizing,
             "jobs",
-            fetch_all=fetch_all,
-            limit=limit,
-            offset=offset,
+            org,
+            **span,
         )
     else:
-        report = _report(
-            lambda lim, off: client.repository_sizing(
-                org, repo, **span, limit=lim, offset=off
-            ),
-            lambda size: client.iter_repository_sizing(
-                org, repo, **span, page_size=size
-            ),
+        report = paging.report(
+            client.repository_sizing,
+            client.iter_repository_sizing,
             "jobs",
-            fetch_all=fetch_all,
-            limit=limit,
-            offset=offset,
+            org,
+            repo,
+            **span,
         )
     text = sizing_overview_table(report)
 
@@ -682,39 +684,28 @@ def compare(
     order: str | None,
     from_: datetime | None,
     to: datetime | None,
-    limit: int | None,
-    offset: int | None,
-    fetch_all: bool,
+    paging: _Paging,
 ) -> _Result:
     """Compare the repositories of ORG, or the workflows of ORG REPO, by KPI."""
     options: dict[str, Any] = {"sort": sort, "order": order, "from_": from_, "to": to}
     if repo is None:
-        report = _report(
-            lambda lim, off: client.compare_repositories(
-                org, **options, limit=lim, offset=off
-            ),
-            lambda size: client.iter_compare_repositories(
-                org, **options, page_size=size
-            ),
+        report = paging.report(
+            client.compare_repositories,
+            client.iter_compare_repositories,
             "repositories",
-            fetch_all=fetch_all,
-            limit=limit,
-            offset=offset,
+            org,
+            **options,
         )
         rows = [(row.repository, row.kpis) for row in report.repositories]
         text = kpi_table("repository", rows, None)
     else:
-        report = _report(
-            lambda lim, off: client.compare_workflows(
-                org, repo, **options, limit=lim, offset=off
-            ),
-            lambda size: client.iter_compare_workflows(
-                org, repo, **options, page_size=size
-            ),
+        report = paging.report(
+            client.compare_workflows,
+            client.iter_compare_workflows,
             "workflows",
-            fetch_all=fetch_all,
-            limit=limit,
-            offset=offset,
+            org,
+            repo,
+            **options,
         )
         rows = [(row.workflow, row.kpis) for row in report.workflows]
         text = kpi_table("workflow", rows, None)
@@ -740,9 +731,7 @@ def runners(
     fleet: bool,
     from_: datetime | None,
     to: datetime | None,
-    limit: int | None,
-    offset: int | None,
-    fetch_all: bool,
+    paging: _Paging,
 ) -> _Result:
     """List known runners, show the fleet (--overview), or one RUNNER per org.
 
@@ -754,28 +743,20 @@ def runners(
         raise click.UsageError("give RUNNER or --overview, not both")
 
     if runner is not None:
-        report = _report(
-            lambda lim, off: client.runner_report(
-                runner, **span, limit=lim, offset=off
-            ),
-            lambda size: client.iter_runner_report(runner, **span, page_size=size),
+        report = paging.report(
+            client.runner_report,
+            client.iter_runner_report,
             "organizations",
-            fetch_all=fetch_all,
-            limit=limit,
-            offset=offset,
+            runner,
+            **span,
         )
         rows = [(row.organization, row.kpis) for row in report.organizations]
         text = kpi_table("organization", rows, report.kpis)
         text += f"\n\nutilisation {_rate(report.utilisation)}"
         shown = len(rows)
     elif fleet:
-        report = _report(
-            lambda lim, off: client.runners_overview(**span, limit=lim, offset=off),
-            lambda size: client.iter_runners_overview(**span, page_size=size),
-            "runners",
-            fetch_all=fetch_all,
-            limit=limit,
-            offset=offset,
+        report = paging.report(
+            client.runners_overview, client.iter_runners_overview, "runners", **span
         )
         lines = [
             [row.runner, _rate(row.utilisation), *kpi_cells(row.kpis)]
@@ -788,13 +769,8 @@ def runners(
         )
         shown = len(lines)
     else:
-        report = _report(
-            lambda lim, off: client.list_runners(**span, limit=lim, offset=off),
-            lambda size: client.iter_runners(**span, page_size=size),
-            "runners",
-            fetch_all=fetch_all,
-            limit=limit,
-            offset=offset,
+        report = paging.report(
+            client.list_runners, client.iter_runners, "runners", **span
         )
         lines = [
             [row.runner, row.runs, _stamp(row.first_seen_at), _stamp(row.last_seen_at)]
