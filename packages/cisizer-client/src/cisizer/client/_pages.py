@@ -122,6 +122,7 @@ class _Report(Protocol):
 
 
 def _whole(page: Sequence[I]) -> Sequence[I]:
+    # Plain list endpoints answer a bare array: the page is its items.
     return page
 
 
@@ -135,6 +136,7 @@ def _report(
     key: Callable[[I], Hashable],
     page_size: int,
 ) -> Pager[R, I]:
+    # Reports count their rows, so the walk ends without fetching an empty page.
     return Pager(call_at, items_of, page_size=page_size, total_of=_total, key=key)
 
 
