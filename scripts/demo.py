@@ -24,6 +24,8 @@ from pathlib import Path
 
 import httpx
 
+from cisizer.client import Client
+
 ORG, REPO, WORKFLOW, JOB = "demo-org", "demo-repo", "demo.yml", "build"
 RUNS = 3
 
@@ -69,6 +71,31 @@ def _wait_until_healthy(url: str, server: subprocess.Popen[bytes]) -> None:
             pass
         time.sleep(0.2)
     sys.exit("demo: the receiver did not answer /health within 30 s")
+
+
+def _explain_newest_run(url: str, read_token: str) -> None:
+    with Client(url, read_token) as client:
+        (newest,) = client.job_metrics(ORG, REPO, WORKFLOW, JOB, limit=1)
+    summary = newest.payload
+    runner = summary.containers[0]
+    print(
+        f"demo: run {newest.run_id} took {summary.duration_seconds:.1f} s; "
+        f"container {runner.name!r} peaked at {runner.cpu_cores.peak:.2f} cores "
+        f"and {runner.memory_bytes.peak / 2**20:.0f} MiB",
+        flush=True,
+    )
+    for process in (summary.processes or ())[:3]:
+        print(
+            f"demo:   process {process.name}: peak "
+            f"{process.peak_cpu_percent:.0f} % of a core, "
+            f"{process.peak_memory_bytes / 2**20:.0f} MiB",
+            flush=True,
+        )
+    print(
+        "demo: the runner container is the agent's own cgroup; outside a pod "
+        "that may be the whole machine, so other work here counts too",
+        flush=True,
+    )
 
 
 def main() -> int:
@@ -128,6 +155,7 @@ def main() -> int:
                 env=env,
                 check=True,
             )
+        _explain_newest_run(url, env["CISIZER_READ_TOKEN"])
         print("demo: sizing for the next run", flush=True)
         return subprocess.run(
             [_command("cisizer"), "sizing", ORG, REPO, WORKFLOW, JOB], env=env
