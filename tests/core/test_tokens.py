@@ -123,6 +123,11 @@ def test_wrong_audience() -> None:
         ("jti", {}, "lacks the 'jti' claim"),
         ("org", {}, "lacks the 'org' claim"),
         (None, {"job": ""}, "claim 'job' is not a valid name"),
+        (None, {"job": "rspec 1/3"}, "claim 'job' is not a valid name"),
+        (None, {"org": "grp/sub"}, "claim 'org' is not a valid name"),
+        (None, {"repo": "my-repo"}, "claim 'repo' is not a valid name"),
+        (None, {"repo": "grp/sub/proj"}, "claim 'repo' is not a valid name"),
+        (None, {"workflow": "ci\u202e"}, "claim 'workflow' is not a valid name"),
         (None, {"exp": "soon"}, "claim 'exp' is not a number"),
     ],
 )
@@ -178,8 +183,12 @@ def test_repr_hides_keys() -> None:
 
 
 names = st.text(
-    st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=40
-)
+    st.characters(
+        blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp"), blacklist_characters="/"
+    ),
+    min_size=1,
+    max_size=40,
+).filter(lambda name: not name.isspace())
 
 
 @given(names, names, names, names)
@@ -197,3 +206,102 @@ def test_read_token_matches() -> None:
     assert not read_token_matches("s3cret", "s3cret-ü")
     assert not read_token_matches("", "")
     assert not read_token_matches("anything", "")
+
+
+def test_grace_accepts_a_run_started_before_expiry() -> None:
+    """A token that expired during the run is accepted within the grace."""
+    signer = PushTokenSigner([KEY], ttl=timedelta(hours=2))
+    token = signer.issue(JOB, now=NOW).token
+    expiry = NOW + timedelta(hours=2)
+    grace = timedelta(hours=6)
+
+    started = expiry - timedelta(minutes=1)
+    late = expiry + timedelta(hours=5)
+
+    assert signer.verify(token, now=late, valid_at=started, grace=grace) == JOB
+    assert (
+        signer.verify(
+            token,
+            now=expiry + grace + timedelta(seconds=29),
+            valid_at=expiry + timedelta(seconds=29),
+            grace=grace,
+        )
+        == JOB
+    )
+
+
+@pytest.mark.parametrize(
+    ("started", "arrived"),
+    [
+        # The run started after the token had expired.
+        (timedelta(hours=2, seconds=30), timedelta(hours=3)),
+        # The push arrived after the grace.
+        (timedelta(hours=1), timedelta(hours=8, seconds=30)),
+        # Without valid_at the grace does not apply.
+        (None, timedelta(hours=3)),
+    ],
+)
+def test_grace_is_bounded(started: timedelta | None, arrived: timedelta) -> None:
+    """A run started after expiry, or a push after the grace, is refused."""
+    signer = PushTokenSigner([KEY], ttl=timedelta(hours=2))
+    token = signer.issue(JOB, now=NOW).token
+    valid_at = None if started is None else NOW + started
+
+    with pytest.raises(ExpiredTokenError, match="push token has expired"):
+        signer.verify(
+            token, now=NOW + arrived, valid_at=valid_at, grace=timedelta(hours=6)
+        )
+
+
+def test_check_then_check_valid_at() -> None:
+    """The two-step check returns the scope and expiry, then tests the start."""
+    signer = PushTokenSigner([KEY], ttl=timedelta(hours=1))
+    token = signer.issue(JOB, now=NOW).token
+
+    checked = signer.check(token, NOW + timedelta(hours=3), grace=timedelta(hours=6))
+
+    assert checked.expires_at == NOW + timedelta(hours=1)
+    assert (checked.organization, checked.repository) == ("my-org", "my-org/my-repo")
+    assert (checked.workflow, checked.job) == ("ci.yml", "build")
+    signer.check_valid_at(checked, NOW + timedelta(minutes=59))
+    with pytest.raises(ExpiredTokenError):
+        signer.check_valid_at(checked, NOW + timedelta(hours=1, seconds=30))
+    with pytest.raises(ValidationError):
+        signer.check(token, NOW, grace=timedelta(seconds=-1))
+
+
+def _signed(**change: object) -> str:
+    claims: dict[str, object] = {
+        "org": "my-org",
+        "repo": "my-org/my-repo",
+        "workflow": "ci.yml",
+        "job": "build",
+        "iat": int(NOW.timestamp()),
+        "exp": int(NOW.timestamp()) + 3600,
+        "jti": "x",
+        "aud": "cisizer-push",
+        **change,
+    }
+    return jwt.encode(claims, KEY, algorithm="HS256")
+
+
+def test_not_before_is_checked() -> None:
+    """A token whose nbf is ahead of now (beyond the leeway) is refused."""
+    start = int(NOW.timestamp())
+    signer = PushTokenSigner([KEY])
+
+    assert signer.verify(_signed(nbf=start + 30), now=NOW) == JOB
+    with pytest.raises(MalformedTokenError, match="not valid yet"):
+        signer.verify(_signed(nbf=start + 31), now=NOW)
+    with pytest.raises(MalformedTokenError, match="'nbf' is not a number"):
+        signer.verify(_signed(nbf="later"), now=NOW)
+
+
+@pytest.mark.parametrize("exp", [1e20, int(NOW.timestamp()) + 2 * 3600 + 31])
+def test_expiry_beyond_the_ttl_is_refused(exp: float) -> None:
+    """A token whose exp lies more than the TTL and leeway after iat is refused."""
+    signer = PushTokenSigner([KEY], ttl=timedelta(hours=2))
+
+    assert signer.verify(_signed(exp=int(NOW.timestamp()) + 7230), now=NOW) == JOB
+    with pytest.raises(MalformedTokenError, match="longer than the token TTL"):
+        signer.verify(_signed(exp=exp), now=NOW)

@@ -1,7 +1,9 @@
 """Push tokens (HS256 JWTs scoped to one job) and the read-token check.
 
 A push token carries the claims ``org``, ``repo`` (full name), ``workflow``,
-``job``, ``iat``, ``exp``, ``jti`` and ``aud = "cisizer-push"``.  The first
+``job``, ``iat``, ``exp``, ``jti`` and ``aud = "cisizer-push"``; an ``nbf``
+claim is honoured when present, and ``exp`` may lie at most the TTL (plus
+the leeway) after ``iat``.  The first
 key signs; every key verifies, so a key can be rotated by putting the new one
 first and dropping the old one once its tokens have expired.
 """
@@ -9,6 +11,7 @@ first and dropping the old one once its tokens have expired.
 from __future__ import annotations
 
 import hmac
+import math
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -22,7 +25,7 @@ from cisizer.core._errors import (
     WrongAudienceError,
 )
 from cisizer.core._models import JobKey, PushToken
-from cisizer.core._validation import _name_problem
+from cisizer.core._validation import _name_problem, _repository_problem
 
 __all__ = ["PUSH_TOKEN_AUDIENCE", "PushTokenSigner", "read_token_matches"]
 
@@ -100,38 +103,110 @@ class PushTokenSigner:
             job=job.job,
         )
 
-    def verify(self, token: str, now: datetime | None = None) -> JobKey:
+    def verify(
+        self,
+        token: str,
+        now: datetime | None = None,
+        *,
+        valid_at: datetime | None = None,
+        grace: timedelta = timedelta(0),
+    ) -> JobKey:
         """Check a push token and return the job it is scoped to.
 
+        By default the token must not have expired at ``now``.  A job may
+        outlast its token: with ``valid_at`` (when the run started) the token
+        is also accepted up to ``grace`` after it expired, provided it had not
+        expired at ``valid_at``.
+
         Raises:
-            MalformedTokenError: not a JWT, or a claim missing or mistyped, or
-                issued in the future.
+            MalformedTokenError: not a JWT, a claim missing or mistyped, issued
+                in the future, not valid yet (``nbf``), or living longer than
+                the TTL.
             InvalidSignatureError: signed by none of the keys, or not HS256.
             WrongAudienceError: ``aud`` is not ``cisizer-push``.
-            ExpiredTokenError: ``exp`` is past, beyond the leeway.
+            ExpiredTokenError: expired at ``valid_at``, or ``now`` is past the
+                grace, each beyond the leeway.
         """
+        moment = now or datetime.now(UTC)
+        checked = self.check(token, moment, grace=grace)
+        self.check_valid_at(checked, moment if valid_at is None else valid_at)
+
+        return JobKey(
+            organization=checked.organization,
+            repository=checked.repository,
+            workflow=checked.workflow,
+            job=checked.job,
+        )
+
+    def check(
+        self,
+        token: str,
+        now: datetime | None = None,
+        *,
+        grace: timedelta = timedelta(0),
+    ) -> PushToken:
+        """Check all of a push token but when its run started; return its claims.
+
+        This is the first half of :meth:`verify` with ``valid_at``, for a
+        caller that learns when the run started only later: the token is
+        accepted until ``grace`` after it expired, and the caller then calls
+        :meth:`check_valid_at` with the run's start.
+
+        Raises:
+            MalformedTokenError, InvalidSignatureError, WrongAudienceError:
+                as :meth:`verify`.
+            ExpiredTokenError: ``now`` is past expiry plus the leeway and
+                ``grace``.
+        """
+        if grace < timedelta(0):
+            raise ValidationError.single("grace", "must not be negative")
         claims = self._decode(token)
 
         for claim in _SCOPE_CLAIMS:
-            if _name_problem(claims.get(claim)) is not None:
-                raise MalformedTokenError(f"claim {claim!r} is not a valid name")
-        for claim in ("iat", "exp"):
             value = claims.get(claim)
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if claim == "repo":
+                problem = _repository_problem(value)
+                if problem is None and "/" not in str(value):
+                    problem = "is not a full name"
+            else:
+                problem = _name_problem(value)
+            if problem is not None:
+                raise MalformedTokenError(f"claim {claim!r} is not a valid name")
+        for claim in ("iat", "exp", "nbf"):
+            if claim == "nbf" and claim not in claims:
+                continue
+            value = claims.get(claim)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+            ):
                 raise MalformedTokenError(f"claim {claim!r} is not a number")
         moment = (now or datetime.now(UTC)).timestamp()
         leeway = self.leeway.total_seconds()
-        if claims["exp"] + leeway <= moment:
-            raise ExpiredTokenError("push token has expired")
-        if claims["iat"] - leeway > moment:
+        issued, expires = claims["iat"], claims["exp"]
+        if issued - leeway > moment:
             raise MalformedTokenError("push token is issued in the future")
+        if claims.get("nbf", issued) - leeway > moment:
+            raise MalformedTokenError("push token is not valid yet")
+        if expires - issued > self.ttl.total_seconds() + leeway:
+            raise MalformedTokenError("push token lives longer than the token TTL")
+        if expires + leeway + grace.total_seconds() <= moment:
+            raise ExpiredTokenError("push token has expired")
 
-        return JobKey(
+        return PushToken(
+            token=token,
+            expires_at=datetime.fromtimestamp(expires, UTC),
             organization=claims["org"],
             repository=claims["repo"],
             workflow=claims["workflow"],
             job=claims["job"],
         )
+
+    def check_valid_at(self, token: PushToken, moment: datetime) -> None:
+        """Raise ExpiredTokenError unless ``token`` had not expired at ``moment``."""
+        if token.expires_at + self.leeway <= moment:
+            raise ExpiredTokenError("push token has expired")
 
     def _decode(self, token: str) -> dict[str, Any]:
         import jwt
