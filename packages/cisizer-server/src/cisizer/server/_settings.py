@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -14,7 +15,16 @@ from cisizer.server._errors import ConfigurationError
 __all__ = ["AuthMode", "Settings"]
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+ENERGY_COEFFICIENTS = (
+    "cpu_min_w",
+    "cpu_max_w",
+    "mem_w_per_gib",
+    "pue",
+    "grid_g_per_kwh",
+    "embodied_g_per_core_hour",
+)
 MIN_HMAC_KEY_BYTES = 32
+MIN_READ_TOKEN_LENGTH = 16
 
 
 class AuthMode(enum.StrEnum):
@@ -40,6 +50,8 @@ class Settings:
     hmac_keys: tuple[str, ...] = attrs.field(repr=False, converter=tuple)
     db_url: str = "sqlite:///cisizer.db"
     token_ttl: timedelta = timedelta(hours=2)
+    push_grace: timedelta = timedelta(hours=6)
+    body_timeout: float = 10.0
     auth_mode: AuthMode = attrs.field(default=AuthMode.NONE, converter=AuthMode)
     ci_provider: str | None = None
     forgejo_base_url: str | None = None
@@ -77,6 +89,11 @@ class Settings:
         """Raise ConfigurationError naming the first flag that is missing or wrong."""
         if not self.read_token:
             raise ConfigurationError("--read-token (CISIZER_READ_TOKEN) is required")
+        if len(self.read_token) < MIN_READ_TOKEN_LENGTH:
+            raise ConfigurationError(
+                f"--read-token (CISIZER_READ_TOKEN) must be at least "
+                f"{MIN_READ_TOKEN_LENGTH} characters"
+            )
         if not self.hmac_keys or not all(self.hmac_keys):
             raise ConfigurationError("--hmac-key (CISIZER_HMAC_KEY) is required")
         if any(len(key.encode()) < MIN_HMAC_KEY_BYTES for key in self.hmac_keys):
@@ -86,16 +103,18 @@ class Settings:
             )
         if self.token_ttl <= timedelta(0):
             raise ConfigurationError("--token-ttl must be positive")
+        if self.push_grace < timedelta(0):
+            raise ConfigurationError("--push-grace must not be negative")
+        if not 0 < self.body_timeout <= 3600:
+            raise ConfigurationError("--body-timeout must be between 0 and 3600 s")
         if self.max_body_bytes < 1024:
             raise ConfigurationError("--max-body-bytes must be at least 1024")
         if self.energy_profile not in ENERGY_PROFILES:
             names = ", ".join(sorted(ENERGY_PROFILES))
             raise ConfigurationError(f"--energy-profile must be one of {names}")
-        for name in ("cpu_min_w", "cpu_max_w", "mem_w_per_gib", "pue"):
-            value = getattr(self, name)
-            if value is not None and not value >= 0:
-                flag = "--" + name.replace("_", "-")
-                raise ConfigurationError(f"{flag} must be >= 0")
+        if self.logout_url is not None:
+            _check_absolute_url("logout_url", self.logout_url)
+        self._check_energy()
         if self.auth_mode is AuthMode.OIDC:
             self._check_oidc()
         if self.auth_mode is AuthMode.GATEWAY:
@@ -147,26 +166,54 @@ class Settings:
             if not getattr(self, name):
                 raise ConfigurationError(f"{_flag(name)} is required in gateway mode")
 
+    def _check_energy(self) -> None:
+        for name in ENERGY_COEFFICIENTS:
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise ConfigurationError(
+                    f"{_flag(name)} must be a finite number >= 0, not {value}"
+                )
+        profile = ENERGY_PROFILES[self.energy_profile]
+        cpu_min_w = profile.cpu_min_w if self.cpu_min_w is None else self.cpu_min_w
+        cpu_max_w = profile.cpu_max_w if self.cpu_max_w is None else self.cpu_max_w
+        if cpu_max_w < cpu_min_w:
+            raise ConfigurationError(
+                f"--cpu-max-w ({cpu_max_w} W) must not be below --cpu-min-w "
+                f"({cpu_min_w} W, {self.energy_profile} profile or flag)"
+            )
+
     def energy(self) -> EnergyProfile:
-        """The energy profile named by ``energy_profile`` with any coefficient set."""
+        """The energy profile named by ``energy_profile`` with any coefficient set.
+
+        A profile with a coefficient set is named ``<profile>+custom`` (e.g.
+        ``aws+custom``), so that estimates do not claim the plain profile.
+        """
         profile = ENERGY_PROFILES[self.energy_profile]
         changes = {
             name: getattr(self, name)
-            for name in (
-                "cpu_min_w",
-                "cpu_max_w",
-                "mem_w_per_gib",
-                "pue",
-                "grid_g_per_kwh",
-                "embodied_g_per_core_hour",
-            )
+            for name in ENERGY_COEFFICIENTS
             if getattr(self, name) is not None
         }
-        return attrs.evolve(profile, **changes)
+        if not changes:
+            return profile
+        return attrs.evolve(profile, name=f"{profile.name}+custom", **changes)
 
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
+
+
+def _check_absolute_url(name: str, value: str) -> None:
+    """Require an absolute http(s) URL, so no script or relative path is published."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if not host or parts.scheme not in ("http", "https"):
+        raise ConfigurationError(
+            f"{_flag(name)} must be an absolute http:// or https:// URL"
+        )
 
 
 def _check_url(name: str, value: str | None) -> None:
