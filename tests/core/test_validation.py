@@ -14,6 +14,7 @@ from cisizer.core import (
     RunStatus,
     ValidationError,
     check_name,
+    parse_datetime,
     parse_override,
     parse_push,
     parse_push_token_request,
@@ -194,10 +195,12 @@ def test_parse_push_accepts_equal_start_and_end(push_body: dict[str, Any]) -> No
     """A run that ends the instant it starts is valid."""
     payload = push_body["payload"]
     payload["end_time"] = payload["start_time"]
+    payload["duration_seconds"] = 0
 
     push = parse_push(push_body)
 
     assert push.payload.end_time == push.payload.start_time
+    assert push.payload.duration_seconds == 0.0
 
 
 @pytest.mark.parametrize(
@@ -207,11 +210,17 @@ def test_parse_push_accepts_equal_start_and_end(push_body: dict[str, Any]) -> No
         ("a" * 256, "must be at most 255 characters"),
         ("tab\there", "must not contain control characters"),
         ("del\x7f", "must not contain control characters"),
+        ("build\u202egnp.exe", "must not contain invisible characters such as U+202E"),
+        ("bu\u200bild", "must not contain invisible characters such as U+200B"),
+        ("line\u2028break", "must not contain invisible characters such as U+2028"),
+        ("   ", "must not be only whitespace"),
+        ("\u3000", "must not be only whitespace"),
+        ("rspec 1/3", "must not contain '/'"),
         (None, "must be a string"),
     ],
 )
 def test_check_name_rejects(value: object, message: str) -> None:
-    """Empty, over-long and control-character names are refused."""
+    """Empty, over-long, blank, slashed and hidden-character names are refused."""
     with pytest.raises(ValidationError) as caught:
         check_name(value, "job")
 
@@ -219,11 +228,84 @@ def test_check_name_rejects(value: object, message: str) -> None:
 
 
 def test_check_name_accepts() -> None:
-    """A 255-character name and one with slashes and unicode are accepted."""
+    """A 255-character name, inner spaces, unicode and allowed slashes pass."""
     assert check_name("a" * 255, "job") == "a" * 255
-    assert check_name(".github/workflows/ci.yml ü", "workflow") == (
-        ".github/workflows/ci.yml ü"
-    )
+    assert check_name(" ci.yml ü ", "workflow") == " ci.yml ü "
+    assert check_name("refs/pull/7", "run_id", allow_slash=True) == "refs/pull/7"
+
+
+def test_check_name_allow_slash_keeps_other_rules() -> None:
+    """Allowing '/' still refuses blank and hidden-character names."""
+    with pytest.raises(ValidationError, match="run_id: must not be only whitespace"):
+        check_name(" \t ".replace("\t", " "), "run_id", allow_slash=True)
+    with pytest.raises(ValidationError, match="U\\+200B"):
+        check_name("a/\u200b", "run_id", allow_slash=True)
+
+
+@pytest.mark.parametrize("field", ["organization", "workflow", "job", "runner"])
+def test_parse_push_refuses_slash_in_path_names(
+    push_body: dict[str, Any], field: str
+) -> None:
+    """Names that become URL path segments may not contain '/'."""
+    push_body[field] = "rspec 1/3"
+    if field == "organization":
+        push_body["repository"] = "my-repo"
+
+    assert problems_of(push_body) == [f"{field}: must not contain '/'"]
+
+
+def test_parse_push_allows_slash_in_run_id_and_containers(
+    push_body: dict[str, Any],
+) -> None:
+    """Run ids, container and process names may contain '/'."""
+    push_body["run_id"] = "pipelines/42"
+    payload = push_body["payload"]
+    payload["containers"][0]["name"] = "docker/runner"
+    payload["processes"][0]["name"] = "/usr/bin/cc1"
+    payload["processes"][0]["container"] = "docker/runner"
+
+    push = parse_push(push_body)
+
+    assert push.run_id == "pipelines/42"
+    assert push.payload.containers[0].name == "docker/runner"
+    assert push.payload.processes is not None
+    assert push.payload.processes[0].name == "/usr/bin/cc1"
+
+
+@pytest.mark.parametrize(
+    ("repository", "message"),
+    [
+        ("grp/sub/proj", "must be 'repo' or 'org/repo'"),
+        ("/my-repo", "must be 'repo' or 'org/repo'"),
+        ("my-org/", "must be 'repo' or 'org/repo'"),
+        ("my-org/ ", "must be 'repo' or 'org/repo'"),
+        (" ", "must not be only whitespace"),
+        ("my-org/re\u202epo", "must not contain invisible characters such as U+202E"),
+    ],
+)
+def test_parse_push_repository_forms(
+    push_body: dict[str, Any], repository: str, message: str
+) -> None:
+    """A repository is 'repo' or 'org/repo' with two valid, non-empty parts."""
+    push_body["repository"] = repository
+
+    assert problems_of(push_body) == [f"repository: {message}"]
+
+
+def test_parse_push_refuses_blank_and_hidden_names(push_body: dict[str, Any]) -> None:
+    """Whitespace-only names and format characters are refused in every name."""
+    push_body["job"] = "  "
+    push_body["run_id"] = "\u200b"
+    push_body["payload"]["containers"][0]["name"] = "\t"
+    push_body["payload"]["processes"][0]["name"] = "cc1\u202e"
+
+    assert problems_of(push_body) == [
+        "job: must not be only whitespace",
+        "run_id: must not contain invisible characters such as U+200B",
+        "payload.containers[0].name: must not contain control characters",
+        "payload.processes[0].name: must not contain invisible characters such as"
+        " U+202E",
+    ]
 
 
 def test_qualify_repository() -> None:
@@ -234,6 +316,10 @@ def test_qualify_repository() -> None:
         qualify_repository("my-org", "x/my-repo", path="repo")
     with pytest.raises(ValidationError, match="must be 'repo' or 'org/repo'"):
         qualify_repository("my-org", "my-org/")
+    with pytest.raises(ValidationError, match="repo: must be 'repo' or 'org/repo'"):
+        qualify_repository("grp", "grp/sub/proj", path="repo")
+    with pytest.raises(ValidationError, match="at most 255 characters"):
+        qualify_repository("o" * 200, "r" * 100)
 
 
 def test_parse_push_token_request() -> None:
@@ -248,6 +334,23 @@ def test_parse_push_token_request() -> None:
     )
 
     assert request == PushTokenRequest("my-org", "my-org/my-repo", "ci.yml", "build")
+
+
+def test_parse_push_token_request_refuses_subgroup_organization() -> None:
+    """A GitLab subgroup path is no organization: '/' is refused up front."""
+    with pytest.raises(ValidationError) as caught:
+        parse_push_token_request(
+            {
+                "organization": "grp/sub",
+                "repository": "proj",
+                "workflow": ".gitlab-ci.yml",
+                "job": "rspec 1/3",
+            }
+        )
+
+    assert str(caught.value) == (
+        "organization: must not contain '/'; job: must not contain '/'"
+    )
 
 
 def test_parse_push_token_request_problems() -> None:
@@ -332,3 +435,86 @@ def test_parse_push_caps_huge_numbers(push_body: dict[str, Any]) -> None:
         "payload.containers[0].memory_bytes.peak: must be <= 1e+15",
         "payload.containers[0].limits.memory_bytes: must be <= 9007199254740992",
     ]
+
+
+NOW = datetime(2026, 2, 6, 14, 30, 22, tzinfo=UTC)
+
+
+def test_parse_push_refuses_end_time_in_the_future(push_body: dict[str, Any]) -> None:
+    """An end_time more than 5 minutes after the receiver's clock is refused."""
+    payload = push_body["payload"]
+    payload["start_time"] = "9999-12-31T23:59:39Z"
+    payload["end_time"] = "9999-12-31T23:59:59Z"
+
+    with pytest.raises(ValidationError) as caught:
+        parse_push(push_body, now=NOW)
+
+    assert str(caught.value) == (
+        "payload.end_time: is in the future "
+        "(more than 5 minutes after the receiver's clock)"
+    )
+
+
+def test_parse_push_allows_five_minutes_of_clock_skew(
+    push_body: dict[str, Any],
+) -> None:
+    """An end_time up to 5 minutes ahead of now, or any time without now, passes."""
+    skewed = parse_push(push_body, now=datetime(2026, 2, 6, 14, 25, 23, tzinfo=UTC))
+    naive_now = parse_push(push_body, now=datetime(2026, 2, 6, 14, 26))
+
+    assert skewed.payload.end_time == datetime(
+        2026, 2, 6, 14, 30, 22, 190000, tzinfo=UTC
+    )
+    assert naive_now.payload.duration_seconds == 20.0
+    with pytest.raises(ValidationError, match="is in the future"):
+        parse_push(push_body, now=datetime(2026, 2, 6, 14, 25, 22, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("duration", "window_end", "ok"),
+    [
+        (20.0, "2026-02-06T14:30:22.190Z", True),
+        (21.0, "2026-02-06T14:30:22.190Z", True),
+        (21.1, "2026-02-06T14:30:22.190Z", False),
+        (99999, "2026-02-06T14:30:22.190Z", False),
+        (3636.0, "2026-02-06T15:30:02.185Z", True),
+        (3637.0, "2026-02-06T15:30:02.185Z", False),
+    ],
+)
+def test_parse_push_checks_duration_against_times(
+    push_body: dict[str, Any], duration: float, window_end: str, ok: bool
+) -> None:
+    """duration_seconds must match end - start within 1 s or 1 %, the larger."""
+    payload = push_body["payload"]
+    payload["duration_seconds"] = duration
+    payload["end_time"] = window_end
+
+    if ok:
+        assert parse_push(push_body).payload.duration_seconds == duration
+    else:
+        window = (
+            parse_datetime(window_end) - parse_datetime(payload["start_time"])
+        ).total_seconds()
+        assert problems_of(push_body) == [
+            f"payload.duration_seconds: must match end_time - start_time "
+            f"({window:g} s) within 1 s or 1 %"
+        ]
+
+
+def test_parse_push_refuses_zero_limits(push_body: dict[str, Any]) -> None:
+    """A CPU or memory limit of 0 is refused; null still means unknown."""
+    limits = push_body["payload"]["containers"][0]["limits"]
+    limits["cpu_cores"] = 0
+    limits["memory_bytes"] = 0
+
+    assert problems_of(push_body) == [
+        "payload.containers[0].limits.cpu_cores: must be > 0",
+        "payload.containers[0].limits.memory_bytes: must be > 0",
+    ]
+
+    limits["cpu_cores"] = None
+    limits["memory_bytes"] = None
+    parsed = parse_push(push_body).payload.containers[0].limits
+
+    assert parsed is not None
+    assert (parsed.cpu_cores, parsed.memory_bytes) == (None, None)

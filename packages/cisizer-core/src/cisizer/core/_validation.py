@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
@@ -48,6 +48,11 @@ _MAX_INT32 = 2**31 - 1
 # 64-bit integers and doubles a database stores.
 _MAX_BYTES = 2**53
 _MAX_NUMBER = 1e15
+# How far a run may end ahead of the receiver's clock (clock skew), and how far
+# its duration may stray from its end minus its start (rounding, leap smears).
+_FUTURE_SLACK = timedelta(minutes=5)
+_DURATION_SLACK_SECONDS = 1.0
+_DURATION_SLACK_SHARE = 0.01
 
 _E = TypeVar("_E", bound=StrEnum)
 _T = TypeVar("_T")
@@ -61,28 +66,58 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _name_problem(value: object) -> str | None:
+# Control characters, invisible format characters (U+200B, U+202E), lone
+# surrogates and line or paragraph separators hide or reorder what a terminal
+# or a log line shows of a name.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def _name_problem(value: object, *, allow_slash: bool = False) -> str | None:
     if not isinstance(value, str):
         return "must be a string"
     if not value:
         return "must not be empty"
     if len(value) > MAX_NAME_LENGTH:
         return f"must be at most {MAX_NAME_LENGTH} characters"
-    if any(unicodedata.category(char) == "Cc" for char in value):
-        return "must not contain control characters"
+    for char in value:
+        category = unicodedata.category(char)
+        if category == "Cc":
+            return "must not contain control characters"
+        if category in _HIDDEN_CATEGORIES:
+            return f"must not contain invisible characters such as U+{ord(char):04X}"
+    if value.isspace():
+        return "must not be only whitespace"
+    if not allow_slash and "/" in value:
+        return "must not contain '/'"
     return None
 
 
-def check_name(value: object, path: str) -> str:
-    """Return ``value`` if it is a valid name: non-empty, <= 255 chars, no controls.
+def _repository_problem(value: object) -> str | None:
+    """Check a repository given as ``repo`` or ``org/repo``."""
+    problem = _name_problem(value, allow_slash=True)
+    if problem is not None:
+        return problem
+    assert isinstance(value, str)
+    parts = value.split("/")
+    if len(parts) > 2 or any(_name_problem(part) is not None for part in parts):
+        return "must be 'repo' or 'org/repo'"
+    return None
 
-    Names are organizations, repositories, workflows, jobs, run ids, runners
-    and containers, and the URL path segments that carry them.
+
+def check_name(value: object, path: str, *, allow_slash: bool = False) -> str:
+    """Return ``value`` if it is a valid name, else raise naming ``path``.
+
+    A name is a non-empty string of at most 255 characters, not only
+    whitespace, without control or invisible format characters (U+200B,
+    U+202E, ...).  Organizations, workflows, jobs and runners, and every URL
+    path segment, must not contain ``/``; run ids, containers and processes
+    may (``allow_slash=True``).  A repository is checked by
+    :func:`qualify_repository`.
 
     Raises:
         ValidationError: with one problem at ``path``.
     """
-    problem = _name_problem(value)
+    problem = _name_problem(value, allow_slash=allow_slash)
     if problem is not None:
         raise ValidationError.single(path, problem)
     assert isinstance(value, str)
@@ -95,19 +130,22 @@ def qualify_repository(
     """Return the full name ``org/repo``; a bare ``repo`` gets ``organization``.
 
     Raises:
-        ValidationError: the full name's owner is not ``organization``, it has
-            more than one ``/`` or an empty part, or the result is no valid name.
+        ValidationError: ``repository`` is not ``repo`` or ``org/repo`` with
+            two valid names, the full name's owner is not ``organization``, or
+            the full name is longer than 255 characters.
     """
-    owner, slash, name = repository.partition("/")
+    problem = _repository_problem(repository)
+    if problem is not None:
+        raise ValidationError.single(path, problem)
+
+    owner, slash, _ = repository.partition("/")
     if not slash:
-        return check_name(f"{organization}/{repository}", path)
-    if not owner or not name or "/" in name:
-        raise ValidationError.single(path, "must be 'repo' or 'org/repo'")
+        return check_name(f"{organization}/{repository}", path, allow_slash=True)
     if owner != organization:
         raise ValidationError.single(
             path, f"owner {owner!r} does not match organization {organization!r}"
         )
-    return check_name(repository, path)
+    return repository
 
 
 class _Checker:
@@ -164,7 +202,18 @@ class _Checker:
         return check(raw, field_path)
 
     def name(self, raw: object, path: str) -> str | None:
-        problem = _name_problem(raw)
+        """Check a name that must not contain ``/``."""
+        return self._checked(raw, path, _name_problem(raw))
+
+    def path_name(self, raw: object, path: str) -> str | None:
+        """Check a name that may contain ``/`` (run id, container, process)."""
+        return self._checked(raw, path, _name_problem(raw, allow_slash=True))
+
+    def repository(self, raw: object, path: str) -> str | None:
+        """Check a repository, ``repo`` or ``org/repo``."""
+        return self._checked(raw, path, _repository_problem(raw))
+
+    def _checked(self, raw: object, path: str, problem: str | None) -> str | None:
         if problem is not None:
             self.fail(path, problem)
             return None
@@ -179,6 +228,7 @@ class _Checker:
         integer: bool = False,
         minimum: float = 0,
         maximum: float | None = None,
+        positive: bool = False,
     ) -> float | None:
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             self.fail(path, "must be an integer" if integer else "must be a number")
@@ -191,6 +241,9 @@ class _Checker:
             return None
         if raw < minimum:
             self.fail(path, f"must be >= {_bound(minimum)}")
+            return None
+        if positive and raw <= 0:
+            self.fail(path, "must be > 0")
             return None
         if maximum is not None and raw > maximum:
             self.fail(path, f"must be <= {_bound(maximum)}")
@@ -207,6 +260,14 @@ class _Checker:
 
     def bytes_(self, raw: object, path: str) -> int | None:
         number = self.number(raw, path, integer=True, maximum=_MAX_BYTES)
+        return None if number is None else int(number)
+
+    def limit_cores(self, raw: object, path: str) -> float | None:
+        number = self.number(raw, path, maximum=_MAX_NUMBER, positive=True)
+        return None if number is None else float(number)
+
+    def limit_bytes(self, raw: object, path: str) -> int | None:
+        number = self.number(raw, path, integer=True, maximum=_MAX_BYTES, positive=True)
         return None if number is None else int(number)
 
     def time(self, raw: object, path: str) -> datetime | None:
@@ -252,10 +313,13 @@ def _limits(check: _Checker, data: object, path: str) -> Limits | None:
     fields = check.obj(data, path, (), ("cpu_cores", "memory_bytes"))
     if fields is None:
         return None
+    # A limit of zero would be no room at all; null is the way to say "none".
     return Limits(
-        cpu_cores=check.value(fields, "cpu_cores", path, check.float_, required=False),
+        cpu_cores=check.value(
+            fields, "cpu_cores", path, check.limit_cores, required=False
+        ),
         memory_bytes=check.value(
-            fields, "memory_bytes", path, check.bytes_, required=False
+            fields, "memory_bytes", path, check.limit_bytes, required=False
         ),
     )
 
@@ -270,7 +334,7 @@ def _container(check: _Checker, data: object, path: str) -> ContainerSummary | N
     if fields is None:
         return None
     before = len(check.problems)
-    name = check.value(fields, "name", path, check.name, required=True)
+    name = check.value(fields, "name", path, check.path_name, required=True)
     cpu = check.value(
         fields,
         "cpu_cores",
@@ -314,8 +378,8 @@ def _process(check: _Checker, data: object, path: str) -> ProcessSummary | None:
     if fields is None:
         return None
     before = len(check.problems)
-    name = check.value(fields, "name", path, check.name, required=True)
-    container = check.value(fields, "container", path, check.name, required=False)
+    name = check.value(fields, "name", path, check.path_name, required=True)
+    container = check.value(fields, "container", path, check.path_name, required=False)
     peak = check.value(fields, "peak_cpu_percent", path, check.float_, required=True)
     avg = check.value(fields, "avg_cpu_percent", path, check.float_, required=True)
     memory = check.value(fields, "peak_memory_bytes", path, check.bytes_, required=True)
@@ -370,7 +434,38 @@ def _containers(
     return containers
 
 
-def _summary(check: _Checker, data: object, path: str) -> Summary | None:
+def _check_times(
+    check: _Checker,
+    path: str,
+    times: tuple[datetime | None, datetime | None, float | None],
+    now: datetime | None,
+) -> None:
+    """Check end >= start, the duration against them, and end against ``now``."""
+    start, end, duration = times
+    if start is not None and end is not None:
+        window = (end - start).total_seconds()
+        if end < start:
+            check.fail(_join(path, "end_time"), "must not be before start_time")
+        elif duration is not None and abs(duration - window) > max(
+            _DURATION_SLACK_SECONDS, _DURATION_SLACK_SHARE * window
+        ):
+            check.fail(
+                _join(path, "duration_seconds"),
+                f"must match end_time - start_time ({window:g} s) within 1 s or 1 %",
+            )
+    if end is not None and now is not None:
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
+        if end > now + _FUTURE_SLACK:
+            check.fail(
+                _join(path, "end_time"),
+                "is in the future (more than 5 minutes after the receiver's clock)",
+            )
+
+
+def _summary(
+    check: _Checker, data: object, path: str, now: datetime | None
+) -> Summary | None:
     fields = check.obj(
         data,
         path,
@@ -418,8 +513,7 @@ def _summary(check: _Checker, data: object, path: str) -> Summary | None:
         lambda raw, at: _each(check, raw, at, _process),
         required=False,
     )
-    if start is not None and end is not None and end < start:
-        check.fail(_join(path, "end_time"), "must not be before start_time")
+    _check_times(check, path, (start, end, duration), now)
     if (
         start is None
         or end is None
@@ -456,12 +550,29 @@ def _qualified(
 _KEY_FIELDS = ("organization", "repository", "workflow", "job")
 
 
-def parse_push(data: object) -> Push:
+def _key_names(check: _Checker, fields: Mapping[str, object]) -> dict[str, str | None]:
+    """Read the job key's names; only the repository may hold one ``/``."""
+    return {
+        key: check.value(
+            fields,
+            key,
+            "",
+            check.repository if key == "repository" else check.name,
+            required=True,
+        )
+        for key in _KEY_FIELDS
+    }
+
+
+def parse_push(data: object, *, now: datetime | None = None) -> Push:
     """Validate a decoded push body and build the :class:`Push`.
 
     A bare repository name is qualified with the organization.  Optional
     fields may be absent or null: ``run_attempt`` then is 1, ``status``
-    ``unknown``.
+    ``unknown``.  ``duration_seconds`` must agree with ``end_time -
+    start_time`` within 1 s or 1 %, whichever is larger.  Given ``now`` (the
+    receiver's clock), an ``end_time`` more than 5 minutes later is refused,
+    so a wrong clock cannot make a run the newest one forever.
 
     Raises:
         ValidationError: listing every problem found, each with its path.
@@ -476,10 +587,8 @@ def parse_push(data: object) -> Push:
     if fields is None:
         raise ValidationError(check.problems)
 
-    names = {
-        key: check.value(fields, key, "", check.name, required=True)
-        for key in (*_KEY_FIELDS, "run_id")
-    }
+    names = _key_names(check, fields)
+    names["run_id"] = check.value(fields, "run_id", "", check.path_name, required=True)
     repository = _qualified(check, names["organization"], names["repository"])
     run_attempt = check.value(
         fields,
@@ -499,7 +608,11 @@ def parse_push(data: object) -> Push:
         required=False,
     )
     payload = check.value(
-        fields, "payload", "", lambda raw, at: _summary(check, raw, at), required=True
+        fields,
+        "payload",
+        "",
+        lambda raw, at: _summary(check, raw, at, now),
+        required=True,
     )
     check.raise_if_failed()
 
@@ -529,10 +642,7 @@ def parse_push_token_request(data: object) -> PushTokenRequest:
     if fields is None:
         raise ValidationError(check.problems)
 
-    names = {
-        key: check.value(fields, key, "", check.name, required=True)
-        for key in _KEY_FIELDS
-    }
+    names = _key_names(check, fields)
     repository = _qualified(check, names["organization"], names["repository"])
     check.raise_if_failed()
 
