@@ -185,3 +185,62 @@ def test_enums_unstructure_to_plain_strings() -> None:
     assert data["cpu_percentile"] == "p99"
     assert type(data["cpu_percentile"]) is str
     assert type(converter.unstructure(RunStatus.FAILURE)) is str
+
+
+def test_whole_floats_unstructure_as_integers(push_body: dict[str, Any]) -> None:
+    """Memory pushed as integers comes back as integers in the JSON text."""
+    data = converter.unstructure(parse_push(push_body))
+    text = json.dumps(data)
+
+    container = data["payload"]["containers"][0]
+    assert container["memory_bytes"]["peak"] == 18567168
+    assert type(container["memory_bytes"]["peak"]) is int
+    assert '"peak": 18567168,' in text
+    assert type(container["limits"]["cpu_cores"]) is int
+    assert type(data["payload"]["duration_seconds"]) is int
+    assert container["cpu_cores"]["peak"] == 2.007
+    assert type(container["cpu_cores"]["peak"]) is float
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (18567168.0, "18567168"),
+        (-0.0, "0"),
+        (0.5, "0.5"),
+        (2.0**53, "9007199254740992"),
+    ],
+)
+def test_whole_float_text(value: float, expected: str) -> None:
+    """Whole floats up to 2**53 become integers; fractions stay as they are."""
+    assert json.dumps(converter.unstructure(value)) == expected
+
+
+def test_huge_whole_float_stays_a_float() -> None:
+    """A whole float beyond 2**53 stays a float instead of a long digit string."""
+    assert converter.unstructure(1e300) == 1e300
+    assert type(converter.unstructure(2.0**54)) is float
+
+
+def test_integers_structure_into_float_fields(push_body: dict[str, Any]) -> None:
+    """Stored runs whose floats came back as integers structure to floats again."""
+    data = converter.unstructure(parse_push(push_body))
+    data = {
+        "id": 7,
+        "received_at": "2026-02-06T14:30:23Z",
+        **json.loads(json.dumps(data)),
+    }
+
+    run = converter.structure(data, Run)
+
+    peak = run.payload.containers[0].memory_bytes.peak
+    assert peak == 18567168.0
+    assert type(peak) is float
+    assert run.payload.duration_seconds == 20.0
+    assert converter.unstructure(run)["payload"] == data["payload"]
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_float_round_trip(value: float) -> None:
+    """Every finite float survives unstructure, JSON text and float()."""
+    assert float(json.loads(json.dumps(converter.unstructure(value)))) == value

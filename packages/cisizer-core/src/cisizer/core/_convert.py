@@ -2,7 +2,9 @@
 
 ``converter.unstructure(model)`` gives data ready for :func:`json.dumps`:
 date-times as RFC 3339 UTC strings ending in ``Z``, enums as their values,
-tuples as lists and ``None`` as ``null``.  ``converter.structure(data, Cls)``
+tuples as lists, ``None`` as ``null``, and a whole float such as
+``18567168.0`` as the integer ``18567168``, so a number pushed as an integer
+comes back as one.  ``converter.structure(data, Cls)``
 builds models from such data.  It is meant for trusted data (a client reading
 the receiver's answers, the receiver reading its own rows); untrusted pushes go
 through :func:`cisizer.core.parse_push`, which reports every problem.
@@ -20,6 +22,8 @@ import cattrs
 from cisizer.core._errors import ValidationError
 
 __all__ = ["CisizerConverter", "converter", "format_datetime", "parse_datetime"]
+
+_MAX_EXACT_INT = 2**53
 
 _RFC3339 = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[Tt ]"
@@ -97,12 +101,21 @@ class CisizerConverter(cattrs.Converter):
         self.register_unstructure_hook(enum.StrEnum, _enum_value)
         self.register_unstructure_hook(datetime, format_datetime)
         self.register_structure_hook(datetime, _structure_datetime)
+        self.register_unstructure_hook(float, _whole_float_as_int)
         self.register_unstructure_hook(timedelta, timedelta.total_seconds)
         self.register_structure_hook(timedelta, _structure_timedelta)
 
 
 def _enum_value(member: enum.Enum) -> Any:
     return member.value
+
+
+def _whole_float_as_int(value: float) -> float | int:
+    # Only below 2**53 is every whole float an exact integer JSON readers agree
+    # on; larger ones stay floats rather than become long digit strings.
+    if value.is_integer() and abs(value) <= _MAX_EXACT_INT:
+        return int(value)
+    return value
 
 
 def _structure_datetime(value: Any, _: type) -> datetime:
