@@ -14,8 +14,10 @@ import respx
 
 from cisizer.client import (
     AsyncClient,
+    CISizerError,
     Client,
     ConfigurationError,
+    InvalidArgumentError,
     UnexpectedResponseError,
 )
 from cisizer.core import (
@@ -24,6 +26,7 @@ from cisizer.core import (
     Info,
     JobKey,
     MemoryQoS,
+    Override,
     SortOrder,
     converter,
 )
@@ -618,12 +621,12 @@ def test_a_missing_or_bad_url_is_a_configuration_error(
 def test_path_segments_are_percent_encoded(
     client: Any, api: respx.MockRouter, samples: Any
 ) -> None:
-    """A workflow name with a slash or space stays one path segment."""
+    """A workflow name with a space or a '#' stays one path segment."""
     route = api.get(
-        url=f"{BASE_URL}/api/v1/sizing/repo/my-org/my-repo/.forgejo%2Fci%20main.yml/build"
+        url=f"{BASE_URL}/api/v1/sizing/repo/my-org/my-repo/ci%20main%23.yml/build"
     ).respond(json=converter.unstructure(samples.sizing))
 
-    client.sizing("my-org", "my-repo", ".forgejo/ci main.yml", "build")
+    client.sizing("my-org", "my-repo", "ci main#.yml", "build")
 
     assert route.call_count == 1
 
@@ -639,21 +642,155 @@ def test_dot_segments_stay_path_segments(client: Any, api: respx.MockRouter) -> 
     assert raw_path == b"/api/v1/energy/repo/my-org/my-repo/%2E/%2E%2E"
 
 
+SLASHED_NAMES = [
+    ("sizing", "workflow", lambda c: c.sizing("o", "r", ".github/ci.yml", "build")),
+    ("sizing", "job", lambda c: c.sizing("o", "r", "ci.yml", "rspec 1/3")),
+    ("sizing", "organization", lambda c: c.sizing("grp/sub", "r", "ci.yml", "b")),
+    ("job_metrics", "job", lambda c: c.job_metrics("o", "r", "ci.yml", "a/b")),
+    (
+        "iter_job_metrics",
+        "workflow",
+        lambda c: list(c.iter_job_metrics("o", "r", "w/x", "b")),
+    ),
+    ("energy", "job", lambda c: c.energy("o", "r", "ci.yml", "a/b")),
+    (
+        "success_failure_stats",
+        "job",
+        lambda c: c.success_failure_stats("o", "r", "ci.yml", "a/b"),
+    ),
+    (
+        "create_push_token",
+        "job",
+        lambda c: c.create_push_token("o", "o/r", "ci.yml", "a/b"),
+    ),
+    (
+        "create_push_token (JobKey)",
+        "organization",
+        lambda c: c.create_push_token(JobKey("grp/sub", "grp/sub/r", "w", "j")),
+    ),
+    ("runner_metrics", "runner", lambda c: c.runner_metrics("pool/7")),
+    ("runner_report", "runner", lambda c: c.runner_report("pool/7")),
+    (
+        "set_override",
+        "organization",
+        lambda c: c.set_override("grp/sub", override=Override(runs=7)),
+    ),
+    (
+        "set_override",
+        "workflow",
+        lambda c: c.set_override("o", "r", "w/x", override=Override(runs=7)),
+    ),
+    ("delete_override", "job", lambda c: c.delete_override("o", "r", "w", "a/b")),
+    (
+        "organization_metrics",
+        "organization",
+        lambda c: c.organization_metrics("grp/sub"),
+    ),
+    (
+        "repository_sizing",
+        "organization",
+        lambda c: c.repository_sizing("grp/sub", "proj"),
+    ),
+    (
+        "compare_repositories",
+        "organization",
+        lambda c: c.compare_repositories("grp/sub"),
+    ),
+    (
+        "compare_workflows",
+        "repository",
+        lambda c: c.compare_workflows("grp", "grp/sub/proj"),
+    ),
+    ("repository_metrics", "repository", lambda c: c.repository_metrics("o", "o/")),
+]
+
+
+@pytest.mark.parametrize(
+    ("argument", "call"),
+    [(argument, call) for _, argument, call in SLASHED_NAMES],
+    ids=[f"{method}-{argument}" for method, argument, _ in SLASHED_NAMES],
+)
+def test_a_name_with_a_slash_is_refused_before_sending(
+    client: Any, api: respx.MockRouter, argument: str, call: Use
+) -> None:
+    """A '/' in a name raises InvalidArgumentError naming it, and nothing is sent."""
+    route = api.route().respond(500)
+
+    with pytest.raises(InvalidArgumentError) as caught:
+        call(client)
+
+    assert str(caught.value).startswith(f"{argument}: ")
+    assert isinstance(caught.value, ValueError)
+    assert isinstance(caught.value, CISizerError)
+    assert route.call_count == 0
+
+
+def test_a_slashed_name_says_what_is_wrong(client: Any) -> None:
+    """The message quotes the name and says '/' is not allowed in it."""
+    with pytest.raises(InvalidArgumentError) as caught:
+        client.sizing("my-org", "my-repo", ".gitlab-ci.yml", "rspec 1/3")
+
+    assert str(caught.value) == (
+        "job: 'rspec 1/3' contains '/', which no name may contain"
+    )
+
+
+def test_a_full_repository_name_is_sent_as_its_short_name(
+    client: Any, api: respx.MockRouter, samples: Any
+) -> None:
+    """'my-org/my-repo' is the repository my-repo of my-org, not a slashed name."""
+    route = api.get("/api/v1/sizing/repo/my-org/my-repo/ci.yml/build").respond(
+        json=converter.unstructure(samples.sizing)
+    )
+
+    client.sizing("my-org", "my-org/my-repo", "ci.yml", "build")
+
+    assert route.call_count == 1
+
+
 def test_a_repository_of_another_organization_is_refused(client: Any) -> None:
-    """A full repository name whose owner is not the organization is a ValueError."""
-    with pytest.raises(ValueError, match="not in organization"):
+    """A full repository name whose owner is not the organization is refused."""
+    with pytest.raises(InvalidArgumentError) as caught:
         client.sizing("my-org", "other-org/my-repo", "ci.yml", "build")
 
+    assert str(caught.value) == (
+        "repository: 'other-org/my-repo' is not in organization 'my-org'"
+    )
 
-def test_an_empty_path_segment_is_refused(client: Any) -> None:
-    """An empty job name never reaches the receiver as an empty path segment."""
-    with pytest.raises(ValueError, match="non-empty"):
-        client.energy("my-org", "my-repo", "ci.yml", "")
+
+def test_a_nested_repository_name_is_refused(client: Any) -> None:
+    """A GitLab subgroup path as repository is refused, saying which forms work."""
+    with pytest.raises(InvalidArgumentError) as caught:
+        client.set_override("grp", "grp/sub/proj", override=Override(runs=7))
+
+    assert str(caught.value) == (
+        "repository: 'grp/sub/proj' must be 'repo' or 'org/repo', with no further '/'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("job", "message"),
+    [
+        ("", "job: must not be empty"),
+        ("x" * 256, "job: must be at most 255 characters"),
+    ],
+)
+def test_an_invalid_name_is_refused_with_the_receivers_rule(
+    client: Any, api: respx.MockRouter, job: str, message: str
+) -> None:
+    """An empty or overlong name fails as the receiver would, without a request."""
+    route = api.route().respond(500)
+
+    with pytest.raises(InvalidArgumentError) as caught:
+        client.energy("my-org", "my-repo", "ci.yml", job)
+
+    assert str(caught.value) == message
+    assert route.call_count == 0
 
 
 def test_an_override_scope_needs_every_wider_part(client: Any) -> None:
     """A job override without its workflow is refused before any request."""
-    with pytest.raises(ValueError, match="wider"):
+    with pytest.raises(InvalidArgumentError, match="wider"):
         client.delete_override("my-org", "my-repo", None, "build")
 
 

@@ -19,6 +19,7 @@ import httpx
 from cisizer.client import _endpoints as endpoints
 from cisizer.client import _pages as pages
 from cisizer.client._endpoints import Call
+from cisizer.client._errors import ConfigurationError
 from cisizer.client._http import DEFAULT_TIMEOUT, Exchange, Timeout, resolve_settings
 from cisizer.client._pages import Pager
 from cisizer.client._retry import RetryPolicy
@@ -93,7 +94,7 @@ class _Base:
         backoff: float,
     ) -> None:
         if retries < 0 or backoff < 0:
-            raise ValueError("retries and backoff must not be negative")
+            raise ConfigurationError("retries and backoff must not be negative")
         url, resolved = resolve_settings(base_url, token)
         self._exchange = Exchange(url, resolved, timeout, RetryPolicy(retries, backoff))
 

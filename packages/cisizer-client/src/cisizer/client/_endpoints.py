@@ -17,6 +17,7 @@ from urllib.parse import quote
 import attrs
 import cattrs
 
+from cisizer.client._errors import InvalidArgumentError
 from cisizer.core import (
     CpuPercentile,
     CpuSizingMode,
@@ -41,7 +42,9 @@ from cisizer.core import (
     SortOrder,
     StatusStats,
     StoredOverride,
+    ValidationError,
     WorkflowComparison,
+    check_name,
     converter,
     format_datetime,
 )
@@ -121,12 +124,10 @@ def _path_first(line: str) -> str:
 
 
 def path(*segments: str) -> str:
-    """Join URL path segments under ``/api/v1``, each percent-encoded."""
-    for segment in segments:
-        if not segment:
-            raise ValueError(
-                "path segments (organization, repository, …) must be non-empty"
-            )
+    """Join URL path segments under ``/api/v1``, each percent-encoded.
+
+    Names among the segments must have passed :func:`name` first.
+    """
     return "/api/v1/" + "/".join(_quote(segment) for segment in segments)
 
 
@@ -138,14 +139,46 @@ def _quote(segment: str) -> str:
     return quote(segment, safe="")
 
 
-def repo_name(organization: str, repository: str) -> str:
-    """Return the short repository name URL paths take (``my-org/x`` → ``x``)."""
-    owner, slash, name = repository.rpartition("/")
-    if slash and owner != organization:
-        raise ValueError(
-            f"repository {repository!r} is not in organization {organization!r}"
+def name(value: str, argument: str) -> str:
+    """Return ``value`` if the receiver can take it as the name ``argument``.
+
+    The rules are the receiver's: not empty, at most 255 characters, no
+    control characters, and no ``/``, which a URL path cannot carry (the
+    receiver's server decodes ``%2F`` before routing).
+
+    Raises:
+        InvalidArgumentError: naming ``argument``, before anything is sent.
+    """
+    if "/" in value:
+        raise InvalidArgumentError(
+            f"{argument}: {value!r} contains '/', which no name may contain"
         )
-    return name
+    try:
+        return check_name(value, argument)
+    except ValidationError as error:
+        raise InvalidArgumentError(str(error)) from None
+
+
+def repo_name(organization: str, repository: str) -> str:
+    """Return the short repository name URL paths take (``my-org/x`` → ``x``).
+
+    Raises:
+        InvalidArgumentError: the full name's owner is not ``organization``,
+            it has a second ``/``, or the short name is no valid name.
+    """
+    owner, slash, short = repository.partition("/")
+    if not slash:
+        return name(repository, "repository")
+    if owner != organization:
+        raise InvalidArgumentError(
+            f"repository: {repository!r} is not in organization {organization!r}"
+        )
+    if "/" in short:
+        raise InvalidArgumentError(
+            f"repository: {repository!r} must be 'repo' or 'org/repo', "
+            "with no further '/'"
+        )
+    return name(short, "repository")
 
 
 def query(**values: QueryValue) -> dict[str, str]:
@@ -175,10 +208,10 @@ def job_path(
     """Return the path of a per-job endpoint such as ``sizing/repo/{org}/{repo}/…``."""
     return path(
         *prefix.split("/"),
-        organization,
+        name(organization, "organization"),
         repo_name(organization, repository),
-        workflow,
-        job,
+        name(workflow, "workflow"),
+        name(job, "job"),
     )
 
 
@@ -189,14 +222,19 @@ def scope_path(
     job: str | None,
 ) -> str:
     """Return the override path of a scope, from org down to job."""
-    segments = [organization]
-    narrower = [repository, workflow, job]
-    for index, segment in enumerate(narrower):
+    segments = [name(organization, "organization")]
+    narrower = [("repository", repository), ("workflow", workflow), ("job", job)]
+    for index, (argument, segment) in enumerate(narrower):
         if segment is None:
-            if any(value is not None for value in narrower[index:]):
-                raise ValueError("a narrower override scope needs every wider one")
+            if any(value is not None for _, value in narrower[index:]):
+                raise InvalidArgumentError(
+                    "a narrower override scope needs every wider one"
+                )
             break
-        segments.append(repo_name(organization, segment) if index == 0 else segment)
+        if argument == "repository":
+            segments.append(repo_name(organization, segment))
+        else:
+            segments.append(name(segment, argument))
     return path("sizing", "overrides", *segments)
 
 
@@ -215,6 +253,10 @@ def info() -> Call[Info]:
 
 def create_push_token(job: JobKey) -> Call[PushToken]:
     """``POST /api/v1/token``; never retried, as each answer is a new token."""
+    name(job.organization, "organization")
+    repo_name(job.organization, job.repository)
+    name(job.workflow, "workflow")
+    name(job.job, "job")
     body = {
         "organization": job.organization,
         "repository": job.repository,
@@ -267,7 +309,7 @@ def runner_metrics(
     """``GET /api/v1/metrics/runner/{runner}``."""
     return Call(
         "GET",
-        path("metrics", "runner", runner),
+        path("metrics", "runner", name(runner, "runner")),
         structured_list(Run),
         params=query(from_=from_, to=to, limit=limit, offset=offset),
     )
@@ -437,7 +479,7 @@ def organization_metrics(
     """``GET /api/v1/metrics/org/{org}``."""
     return _report(
         OrganizationReport,
-        ("metrics", "org", organization),
+        ("metrics", "org", name(organization, "organization")),
         from_=from_,
         to=to,
         limit=limit,
@@ -455,10 +497,11 @@ def repository_metrics(
     offset: int | None,
 ) -> Call[RepositoryReport]:
     """``GET /api/v1/metrics/org/{org}/repo/{repo}``."""
+    org = name(organization, "organization")
     repo = repo_name(organization, repository)
     return _report(
         RepositoryReport,
-        ("metrics", "org", organization, "repo", repo),
+        ("metrics", "org", org, "repo", repo),
         from_=from_,
         to=to,
         limit=limit,
@@ -477,7 +520,7 @@ def organization_sizing(
     """``GET /api/v1/sizing/org/{org}``."""
     return _report(
         SizingOverview,
-        ("sizing", "org", organization),
+        ("sizing", "org", name(organization, "organization")),
         from_=from_,
         to=to,
         limit=limit,
@@ -495,10 +538,11 @@ def repository_sizing(
     offset: int | None,
 ) -> Call[SizingOverview]:
     """``GET /api/v1/sizing/org/{org}/repo/{repo}``."""
+    org = name(organization, "organization")
     repo = repo_name(organization, repository)
     return _report(
         SizingOverview,
-        ("sizing", "org", organization, "repo", repo),
+        ("sizing", "org", org, "repo", repo),
         from_=from_,
         to=to,
         limit=limit,
@@ -517,12 +561,10 @@ def compare_repositories(
     offset: int | None,
 ) -> Call[RepositoryComparison]:
     """``GET /api/v1/compare/repos?org=``."""
-    if not organization:
-        raise ValueError("organization must be non-empty")
     return _report(
         RepositoryComparison,
         ("compare", "repos"),
-        org=organization,
+        org=name(organization, "organization"),
         sort=sort,
         order=order,
         from_=from_,
@@ -544,13 +586,12 @@ def compare_workflows(
     offset: int | None,
 ) -> Call[WorkflowComparison]:
     """``GET /api/v1/compare/workflows?org=&repo=``."""
+    org = name(organization, "organization")
     repo = repo_name(organization, repository)
-    if not organization or not repo:
-        raise ValueError("organization and repository must be non-empty")
     return _report(
         WorkflowComparison,
         ("compare", "workflows"),
-        org=organization,
+        org=org,
         repo=repo,
         sort=sort,
         order=order,
@@ -603,7 +644,7 @@ def runner_report(
     """``GET /api/v1/runners/{runner}``."""
     return _report(
         RunnerReport,
-        ("runners", runner),
+        ("runners", name(runner, "runner")),
         from_=from_,
         to=to,
         limit=limit,

@@ -5,6 +5,7 @@ them all::
 
     CISizerError
     ├── ConfigurationError (ValueError)       no receiver URL, bad settings
+    ├── InvalidArgumentError (ValueError)     a name no request can carry
     ├── APIError                              the receiver answered an error
     │   ├── AuthenticationError (PermissionError)   401
     │   ├── PermissionDeniedError (PermissionError) 403
@@ -16,7 +17,9 @@ them all::
     └── UnexpectedResponseError (ValueError)  a 2xx body of the wrong shape
 
 Statuses without a class of their own (409, 429 after the last retry, …)
-raise :class:`APIError` itself.
+raise :class:`APIError` itself.  :class:`InvalidArgumentError` is raised
+before anything is sent; :class:`InvalidRequestError` is the receiver's
+answer to a request it refused.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ __all__ = [
     "AuthenticationError",
     "CISizerError",
     "ConfigurationError",
+    "InvalidArgumentError",
     "InvalidRequestError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -43,6 +47,15 @@ class CISizerError(Exception):
 
 class ConfigurationError(CISizerError, ValueError):
     """The client cannot be built: no receiver URL or an invalid setting."""
+
+
+class InvalidArgumentError(CISizerError, ValueError):
+    """An argument cannot make a valid request; raised before anything is sent.
+
+    For example an empty name, a name containing ``/`` (the receiver cannot
+    route it), or a repository of another organization.  The message starts
+    with the argument's name: ``job: 'rspec 1/3' contains '/' …``.
+    """
 
 
 class APIError(CISizerError):

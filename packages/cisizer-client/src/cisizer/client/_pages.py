@@ -13,6 +13,7 @@ from typing import Generic, Protocol, TypeVar
 
 from cisizer.client import _endpoints as endpoints
 from cisizer.client._endpoints import Call
+from cisizer.client._errors import InvalidArgumentError
 from cisizer.core import (
     JobKey,
     JobSizingReport,
@@ -71,7 +72,9 @@ class Pager(Generic[P, I]):
         key: Callable[[I], Hashable] | None = None,
     ) -> None:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+            raise InvalidArgumentError(
+                f"page_size: must be between 1 and {MAX_PAGE_SIZE}"
+            )
         self._call_at = call_at
         self._items_of = items_of
         self._total_of = total_of
