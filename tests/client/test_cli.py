@@ -14,7 +14,7 @@ import respx
 from click.testing import CliRunner, Result
 
 from cisizer.client._cli import EXIT_CODES, main
-from cisizer.core import MemoryQoS, Override, converter
+from cisizer.core import MemoryQoS, Override, OverrideScope, converter
 
 BASE_URL = "http://cisizer.test"
 TOKEN = "cli-read-token"
@@ -83,14 +83,27 @@ def test_url_and_token_options_beat_the_environment(cli_api: respx.MockRouter) -
                 "auth_mode": "none",
                 "ci_provider": None,
                 "forgejo_base_url": None,
-                "logout_url": None,
+                "logout_url": "https://sso.example/logout",
             }
         )
         result = run_cli("info", "--url", "http://other.test", "--token", "flag-token")
 
     assert result.exit_code == 0, result.output
     assert route.calls.last.request.headers["Authorization"] == "Bearer flag-token"
-    assert "auth mode" in result.stdout
+    assert [line.split("  ")[0] for line in result.stdout.splitlines()] == [
+        "FIELD",
+        "health",
+        "version",
+        "auth mode",
+        "ci provider",
+        "forgejo base url",
+        "logout url",
+    ]
+    assert result.stdout.splitlines()[-1].split() == [
+        "logout",
+        "url",
+        "https://sso.example/logout",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -144,12 +157,64 @@ def test_an_unexpected_body_exits_6(cli_api: respx.MockRouter) -> None:
     assert "body is not a Sizing" in result.stderr
 
 
-def test_no_url_is_a_usage_error() -> None:
-    """Without --url or CISIZER_URL the command exits 2 and says why."""
-    result = run_cli("overrides", "list", env={"CISIZER_URL": None})
+@pytest.mark.parametrize("url", [None, ""])
+def test_no_url_is_a_usage_error(url: str | None) -> None:
+    """Without --url or CISIZER_URL the command exits 2 naming both."""
+    result = run_cli("overrides", "list", env={"CISIZER_URL": url})
 
     assert result.exit_code == 2
-    assert "no receiver URL" in result.stderr
+    assert result.stderr == (
+        "cisizer: error: no receiver URL: pass --url or set CISIZER_URL\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["overrides", "set", "grp/sub", "--runs", "7"],
+            "organization: 'grp/sub' contains '/', which no name may contain",
+        ),
+        (
+            ["overrides", "delete", "grp", "grp/sub/proj"],
+            "repository: 'grp/sub/proj' must be 'repo' or 'org/repo', "
+            "with no further '/'",
+        ),
+        (
+            ["overrides", "set", "my-org", "other/my-repo", "--runs", "7"],
+            "repository: 'other/my-repo' is not in organization 'my-org'",
+        ),
+        (
+            ["sizing", "my-org", "my-repo", ".gitlab-ci.yml", "rspec 1/3"],
+            "job: 'rspec 1/3' contains '/', which no name may contain",
+        ),
+        (
+            ["token", "my-org", "my-repo", ".github/workflows/ci.yml", "build"],
+            "workflow: '.github/workflows/ci.yml' contains '/', "
+            "which no name may contain",
+        ),
+        (
+            ["metrics", "runner", "pool/7"],
+            "runner: 'pool/7' contains '/', which no name may contain",
+        ),
+        (
+            ["overview", "--org", "grp/sub"],
+            "organization: 'grp/sub' contains '/', which no name may contain",
+        ),
+        (
+            ["metrics", "job", "my-org", "my-repo", "ci.yml", ""],
+            "job: must not be empty",
+        ),
+    ],
+)
+def test_a_name_no_request_can_carry_exits_2(args: list[str], message: str) -> None:
+    """A '/' or empty name is a bad command line: exit 2, its name, no request."""
+    with respx.mock() as router:
+        result = run_cli(*args)
+
+    assert result.exit_code == 2
+    assert result.stderr == f"cisizer: error: {message}\n"
+    assert router.calls.call_count == 0
 
 
 @pytest.mark.parametrize(
@@ -289,12 +354,70 @@ def test_overrides_list(cli_api: respx.MockRouter, samples: Any) -> None:
     result = run_cli("overrides", "list")
 
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[1].split()[:5] == [
+    assert result.stdout.splitlines()[1].split() == [
         "repo",
-        "my-org/my-org/my-repo",
+        "my-org/my-repo",
         "runs=10,",
         "cpu_sizing_mode=enforce,",
         "max_memory=8Gi",
+        "2026-02-06",
+        "09:00:00+00:00",
+    ]
+
+
+def test_overrides_list_names_each_scope_once(
+    cli_api: respx.MockRouter, samples: Any
+) -> None:
+    """Org, repo, workflow and job scopes read my-org/my-repo/ci.yml/build."""
+    scopes = [
+        OverrideScope("my-org"),
+        OverrideScope("my-org", "my-org/my-repo"),
+        OverrideScope("my-org", "my-org/my-repo", "ci.yml"),
+        OverrideScope("my-org", "my-org/my-repo", "ci.yml", "build"),
+    ]
+    stored = [attrs.evolve(samples.stored_override, scope=scope) for scope in scopes]
+    cli_api.get("/api/v1/sizing/overrides").respond(json=converter.unstructure(stored))
+
+    result = run_cli("overrides", "list")
+
+    assert result.exit_code == 0, result.output
+    assert [line.split()[:2] for line in result.stdout.splitlines()[1:]] == [
+        ["org", "my-org"],
+        ["repo", "my-org/my-repo"],
+        ["workflow", "my-org/my-repo/ci.yml"],
+        ["job", "my-org/my-repo/ci.yml/build"],
+    ]
+
+
+def test_overrides_list_fetches_one_page_or_all(
+    cli_api: respx.MockRouter, samples: Any
+) -> None:
+    """--limit and --offset ask for one page; --all walks every page."""
+    rows = [
+        converter.unstructure(
+            attrs.evolve(samples.stored_override, scope=OverrideScope(org))
+        )
+        for org in ("a", "b", "c")
+    ]
+    route = cli_api.get("/api/v1/sizing/overrides").mock(
+        side_effect=[
+            httpx.Response(200, json=rows[:1]),
+            httpx.Response(200, json=rows[:2]),
+            httpx.Response(200, json=rows[2:]),
+        ]
+    )
+
+    page = run_cli("overrides", "list", "--limit", "1", "--offset", "3")
+    every = run_cli("overrides", "list", "--all", "--limit", "2", "--json")
+
+    assert page.exit_code == 0, page.output
+    assert len(page.stdout.splitlines()) == 2
+    assert every.exit_code == 0, every.output
+    assert json.loads(every.stdout) == rows
+    assert [dict(call.request.url.params) for call in route.calls] == [
+        {"limit": "1", "offset": "3"},
+        {"limit": "2", "offset": "0"},
+        {"limit": "2", "offset": "2"},
     ]
 
 
@@ -302,8 +425,12 @@ def test_overrides_set_sends_the_settings(
     cli_api: respx.MockRouter, samples: Any
 ) -> None:
     """cisizer overrides set PUTs only the settings given, at the scope named."""
+    stored = attrs.evolve(
+        samples.stored_override,
+        scope=OverrideScope("my-org", "my-org/my-repo", "ci.yml"),
+    )
     route = cli_api.put("/api/v1/sizing/overrides/my-org/my-repo/ci.yml").respond(
-        json=converter.unstructure(samples.stored_override)
+        json=converter.unstructure(stored)
     )
 
     result = run_cli(
@@ -318,7 +445,7 @@ def test_overrides_set_sends_the_settings(
     )
     body = json.loads(route.calls.last.request.content)
     assert body == converter.unstructure(expected)
-    assert result.stdout == "override set at repo scope\n"
+    assert result.stdout == "override set at workflow scope: my-org/my-repo/ci.yml\n"
 
 
 def test_overrides_delete(cli_api: respx.MockRouter) -> None:
@@ -330,6 +457,26 @@ def test_overrides_delete(cli_api: respx.MockRouter) -> None:
     assert result.exit_code == 0
     assert route.call_count == 1
     assert result.stdout == "override deleted: my-org\n"
+
+
+@pytest.mark.parametrize("repo", ["my-repo", "my-org/my-repo"])
+def test_overrides_delete_names_the_scope_once(
+    cli_api: respx.MockRouter, repo: str
+) -> None:
+    """A short or full repository name deletes and prints my-org/my-repo/…."""
+    route = cli_api.delete(
+        "/api/v1/sizing/overrides/my-org/my-repo/ci.yml/build"
+    ).respond(204)
+
+    result = run_cli("overrides", "delete", "my-org", repo, "ci.yml", "build")
+    as_json = run_cli(
+        "overrides", "delete", "my-org", repo, "ci.yml", "build", "--json"
+    )
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "override deleted: my-org/my-repo/ci.yml/build\n"
+    assert json.loads(as_json.stdout) == {"deleted": "my-org/my-repo/ci.yml/build"}
+    assert route.call_count == 2
 
 
 def test_overrides_delete_of_a_missing_override_exits_3(
@@ -364,6 +511,27 @@ def test_every_command_has_help(command: tuple[str, ...]) -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith("Usage: ")
     assert "3  not found" in result.stdout
+
+
+def test_token_help_shows_the_shell_line_as_plain_text() -> None:
+    """cisizer token --help shows the export line verbatim, without backticks."""
+    result = run_cli("token", "--help")
+
+    assert result.exit_code == 0
+    assert "`" not in result.stdout
+    assert (
+        "\n    export CISIZER_PUSH_TOKEN=$(cisizer token ORG REPO WORKFLOW JOB)\n"
+        in result.stdout
+    )
+
+
+@pytest.mark.parametrize("command", list(_commands(main)), ids=" ".join)
+def test_help_has_no_markup(command: tuple[str, ...]) -> None:
+    """No --help text shows reStructuredText backticks or a backspace mark."""
+    result = run_cli(*command, "--help")
+
+    assert "``" not in result.stdout
+    assert "\b" not in result.stdout
 
 
 def test_exit_codes_are_distinct() -> None:

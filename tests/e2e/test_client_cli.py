@@ -104,7 +104,40 @@ def test_token_and_overrides_round_trip(live_server: Any) -> None:
 
     assert token.exit_code == 0
     assert token.stdout.count(".") == 2
-    assert set_.stdout == "override set at org scope\n"
+    assert set_.stdout == "override set at org scope: my-org\n"
     assert [item["override"]["runs"] for item in json.loads(listed.stdout)] == [7]
     assert deleted.exit_code == 0
     assert again.exit_code == 3
+
+
+def test_override_scopes_read_as_the_receiver_stores_them(live_server: Any) -> None:
+    """A repo and a job override print my-org/my-repo[/ci.yml/build] everywhere."""
+    repo = _cli(live_server, "overrides", "set", "my-org", "my-repo", "--runs", "7")
+    job = _cli(
+        live_server, "overrides", "set", "my-org", "my-org/my-repo", "ci.yml",
+        "build", "--buffer", "30",
+    )  # fmt: skip
+    listed = _cli(live_server, "overrides", "list")
+    deleted = _cli(live_server, "overrides", "delete", "my-org", "my-repo")
+    _cli(live_server, "overrides", "delete", "my-org", "my-repo", "ci.yml", "build")
+
+    assert repo.stdout == "override set at repo scope: my-org/my-repo\n"
+    assert job.stdout == "override set at job scope: my-org/my-repo/ci.yml/build\n"
+    assert [line.split()[:3] for line in listed.stdout.splitlines()[1:]] == [
+        ["repo", "my-org/my-repo", "runs=7"],
+        ["job", "my-org/my-repo/ci.yml/build", "buffer_percent=30"],
+    ]
+    assert deleted.stdout == "override deleted: my-org/my-repo\n"
+
+
+def test_a_slashed_name_is_refused_before_the_receiver(live_server: Any) -> None:
+    """overrides set grp/sub exits 2 naming the organization and stores nothing."""
+    result = _cli(live_server, "overrides", "set", "grp/sub", "--runs", "7")
+    listed = _cli(live_server, "overrides", "list", "--json")
+
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "cisizer: error: organization: 'grp/sub' contains '/', "
+        "which no name may contain\n"
+    )
+    assert json.loads(listed.stdout) == []

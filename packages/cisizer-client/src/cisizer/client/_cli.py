@@ -23,6 +23,7 @@ from cisizer.client._errors import (
     AuthenticationError,
     CISizerError,
     ConfigurationError,
+    InvalidArgumentError,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
@@ -37,6 +38,7 @@ from cisizer.client._output import (
     kpi_table,
     page_note,
     run_table,
+    scope_label,
     sizing_overview_table,
     sizing_table,
     table,
@@ -46,6 +48,7 @@ from cisizer.core import (
     CpuSizingMode,
     MemoryQoS,
     Override,
+    OverrideScope,
     SortOrder,
     converter,
     parse_datetime,
@@ -108,7 +111,7 @@ def _exit_code(error: CISizerError) -> int:
         return EXIT_SERVER
     if isinstance(error, TransportError):
         return EXIT_TRANSPORT
-    if isinstance(error, ConfigurationError):
+    if isinstance(error, ConfigurationError | InvalidArgumentError):
         return EXIT_USAGE
     return EXIT_API_ERROR
 
@@ -167,6 +170,8 @@ def _receiver_command(func: Callable[..., _Result]) -> Callable[..., None]:
         as_json: bool,
         **arguments: Any,
     ) -> None:
+        if not url:
+            _fail(f"no receiver URL: pass --url or set {URL_VARIABLE}", EXIT_USAGE)
         with _exit_on_error(), Client(url, token, timeout=timeout) as client:
             result = func(client, **arguments)
         if as_json:
@@ -296,6 +301,7 @@ def info(client: Client) -> _Result:
         ["auth mode", about.auth_mode],
         ["ci provider", about.ci_provider],
         ["forgejo base url", about.forgejo_base_url],
+        ["logout url", about.logout_url],
     ]
     data = {
         "health": converter.unstructure(health),
@@ -362,9 +368,13 @@ def sizing(
 def token(client: Client, org: str, repo: str, workflow: str, job: str) -> _Result:
     """Print a new push token for one job (needs the read token).
 
-    Only the token goes to standard output, so that
-    ``export CISIZER_PUSH_TOKEN=$(cisizer token …)`` works; --json adds
-    its expiry and scope.
+    Only the token goes to standard output and its expiry to standard
+    error, so a shell can keep it:
+
+    \b
+      export CISIZER_PUSH_TOKEN=$(cisizer token ORG REPO WORKFLOW JOB)
+
+    --json prints the token, its expiry and its job as JSON.
     """
     push_token = client.create_push_token(org, repo, workflow, job)
     click.echo(f"expires at {push_token.expires_at.isoformat()}", err=True)
@@ -477,37 +487,33 @@ def overrides() -> None:
     """List, set and delete sizing overrides (org > repo > workflow > job)."""
 
 
-def _scope(scope: tuple[str, ...]) -> tuple[str, str | None, str | None, str | None]:
+def _scope(scope: tuple[str, ...]) -> OverrideScope:
+    """Return the override scope ORG [REPO [WORKFLOW [JOB]]] names."""
     if not 1 <= len(scope) <= 4:
         raise click.UsageError("give ORG [REPO [WORKFLOW [JOB]]]")
-    padded = [*scope, None, None, None]
-    return scope[0], padded[1], padded[2], padded[3]
+    organization, *narrower = scope
+    padded = [*narrower, None, None, None]
+    repository = padded[0]
+    if repository is not None and "/" not in repository:
+        repository = f"{organization}/{repository}"
+    return OverrideScope(organization, repository, padded[1], padded[2])
 
 
 @overrides.command("list", epilog=_EPILOG)
+@_page_options
 @_receiver_command
-def overrides_list(client: Client) -> _Result:
-    """List every sizing override."""
-    stored = client.list_overrides()
+def overrides_list(client: Client, paging: _Paging) -> _Result:
+    """List the sizing overrides, wider scopes first."""
+    stored = paging.rows(client.list_overrides, client.iter_overrides)
     fields = [field.name for field in attrs.fields(Override)]
     rows = []
     for item in stored:
-        scope = item.scope
-        where = "/".join(
-            part
-            for part in (
-                scope.organization,
-                scope.repository,
-                scope.workflow,
-                scope.job,
-            )
-            if part is not None
-        )
         settings = converter.unstructure(item.override)
         text = ", ".join(
             f"{name}={settings[name]}" for name in fields if settings[name] is not None
         )
-        rows.append([scope.level, where, text, item.updated_at.replace(microsecond=0)])
+        updated = item.updated_at.replace(microsecond=0)
+        rows.append([item.scope.level, scope_label(item.scope), text, updated])
     return _Result(stored, table(["level", "scope", "settings", "updated"], rows))
 
 
@@ -535,15 +541,16 @@ def overrides_set(client: Client, scope: tuple[str, ...], **settings: Any) -> _R
     Replaces any override at that scope; settings not given inherit from the
     wider scopes.
     """
-    organization, repository, workflow, job = _scope(scope)
+    where = _scope(scope)
     if all(value is None for value in settings.values()):
         raise click.UsageError("give at least one setting, e.g. --runs 10")
     override = converter.structure(settings, Override)
 
-    stored = client.set_override(
-        organization, repository, workflow, job, override=override
+    stored = client.set_override(*attrs.astuple(where), override=override)
+    level = stored.scope.level
+    return _Result(
+        stored, f"override set at {level} scope: {scope_label(stored.scope)}"
     )
-    return _Result(stored, f"override set at {stored.scope.level} scope")
 
 
 @overrides.command("delete", epilog=_EPILOG)
@@ -551,9 +558,10 @@ def overrides_set(client: Client, scope: tuple[str, ...], **settings: Any) -> _R
 @_receiver_command
 def overrides_delete(client: Client, scope: tuple[str, ...]) -> _Result:
     """Delete the sizing override of ORG [REPO [WORKFLOW [JOB]]]."""
-    organization, repository, workflow, job = _scope(scope)
-    client.delete_override(organization, repository, workflow, job)
-    return _Result({"deleted": "/".join(scope)}, f"override deleted: {'/'.join(scope)}")
+    where = _scope(scope)
+    client.delete_override(*attrs.astuple(where))
+    label = scope_label(where)
+    return _Result({"deleted": label}, f"override deleted: {label}")
 
 
 def _note(report: Any, shown: int) -> str:

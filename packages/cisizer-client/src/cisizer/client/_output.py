@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from cisizer.core import Kpis, Run, Sizing, SizingOverview, format_datetime
+from cisizer.core import (
+    Kpis,
+    OverrideScope,
+    Run,
+    Sizing,
+    SizingOverview,
+    format_datetime,
+)
 
 __all__ = [
     "KPI_HEADERS",
@@ -15,6 +22,7 @@ __all__ = [
     "kpi_table",
     "page_note",
     "run_table",
+    "scope_label",
     "sizing_overview_table",
     "sizing_table",
     "table",
@@ -142,6 +150,16 @@ def run_table(runs: Sequence[Run]) -> str:
     ]
 
     return table(headers, rows)
+
+
+def scope_label(scope: OverrideScope) -> str:
+    """Return an override scope as ``my-org/my-repo[/workflow[/job]]``.
+
+    The scope's repository is already the full name, so it stands for the
+    organization too.
+    """
+    parts = [scope.repository or scope.organization, scope.workflow, scope.job]
+    return "/".join(part for part in parts if part is not None)
 
 
 KPI_HEADERS = [
