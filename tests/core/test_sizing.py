@@ -24,6 +24,7 @@ from cisizer.core import (
     ValidationError,
     compute_sizing,
     memory_target,
+    parse_override,
     resolve_sizing_params,
 )
 
@@ -469,3 +470,45 @@ def test_cpu_request_covers_statistic(
     assert cpu.request_millicores >= 10
     assert cpu.limit_millicores >= cpu.request_millicores
     assert cpu.limit_millicores >= peak * 1000
+
+
+def test_resolve_caps_stored_clamps_beyond_the_bounds() -> None:
+    """An override stored before the bounds existed is capped, not refused."""
+    overrides = [(JOB, Override(min_cpu="1073741824", max_memory="16Pi"))]
+
+    params = resolve_sizing_params(overrides)
+
+    assert params.min_cpu_millicores == 10**9
+    assert params.max_memory_bytes == 2**53
+
+
+def test_parsed_override_clamps_the_sizing() -> None:
+    """An override as parse_override stores it clamps request and limit."""
+    override = parse_override(
+        {"min_cpu": "0", "max_cpu": "1500m", "min_memory": 0, "max_memory": "512Mi"}
+    )
+    params = resolve_sizing_params([(REPO, override)])
+    history = [run(container(cpu=Stats(peak=4.0, p95=1.0)))]
+
+    sized = compute_sizing(history, params).containers[0]
+
+    assert (params.min_cpu_millicores, params.min_memory_bytes) == (0, 0)
+    assert (sized.cpu.request, sized.cpu.limit) == ("1200m", "1500m")
+    assert (sized.memory.request, sized.memory.limit) == ("512Mi", "512Mi")
+
+
+def test_sizing_stays_within_json_safe_integers() -> None:
+    """Absurd usage is sized at most 1,000,000 cores and 8Pi per container."""
+    huge = container(
+        cpu=Stats(peak=1e15, p95=1e15),
+        memory=Stats(peak=1e15),
+        limits=Limits(memory_bytes=2**53),
+        oom_kills=1,
+    )
+
+    sized = compute_sizing([run(huge)], SizingParams(buffer_percent=1000))
+    cpu, memory = sized.containers[0].cpu, sized.containers[0].memory
+
+    assert (cpu.request_millicores, cpu.limit_millicores) == (10**9, 10**9)
+    assert (memory.request_bytes, memory.limit_bytes) == (2**53, 2**53)
+    assert (cpu.limit, memory.limit) == ("1000000", "8Pi")

@@ -518,3 +518,33 @@ def test_parse_push_refuses_zero_limits(push_body: dict[str, Any]) -> None:
 
     assert parsed is not None
     assert (parsed.cpu_cores, parsed.memory_bytes) == (None, None)
+
+
+def test_parse_override_refuses_meaningless_quantities() -> None:
+    """Zero maxima, CPU in memory units, fractional bytes and huge CPU are refused."""
+    with pytest.raises(ValidationError) as caught:
+        parse_override({"max_cpu": "0", "max_memory": 0, "min_cpu": "1Gi"})
+
+    assert [str(problem) for problem in caught.value.problems] == [
+        "min_cpu: '1Gi' uses the memory unit Gi; CPU is cores or millicores",
+        "max_cpu: must be > 0",
+        "max_memory: must be > 0",
+    ]
+
+    with pytest.raises(ValidationError) as caught:
+        parse_override({"min_memory": "500m", "min_cpu": "999999999999999"})
+
+    assert [str(problem) for problem in caught.value.problems] == [
+        "min_cpu: '999999999999999' is more than 1000000 cores",
+        "min_memory: '500m' is not a whole number of bytes",
+    ]
+
+
+def test_parse_override_bounds_and_zero_minimum() -> None:
+    """A zero minimum and the largest bounds, 1M cores and 8Pi, are accepted."""
+    override = parse_override(
+        {"min_cpu": 0, "max_cpu": "1000000", "min_memory": "0", "max_memory": "8Pi"}
+    )
+
+    assert (override.min_cpu, override.max_cpu) == ("0", "1000000")
+    assert (override.min_memory, override.max_memory) == ("0", "8Pi")

@@ -11,6 +11,12 @@ The grammar is the one ``k8s.io/apimachinery/pkg/api/resource`` accepts::
 CPU is formatted in millicores (``960m``) or whole cores (``1``); memory in
 the largest binary unit that divides it exactly (``1Gi``, ``960Mi``), or as a
 plain number of bytes when none does, as the API server echoes them.
+
+:func:`parse_cpu` and :func:`parse_memory` are stricter than Kubernetes, as
+their values become sizing clamps: no binary suffix on CPU (``1Gi`` cores is
+a slip, not a size), only whole bytes (``500m`` bytes), and at most
+1,000,000 cores or 8Pi (2**53 bytes), so every figure stays an integer that
+JSON readers hold exactly.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ __all__ = [
 
 _MAX_LENGTH = 64
 _MAX_EXPONENT = 30
-_MAX_INT = 2**63 - 1
+_MAX_CPU_MILLICORES = 10**9
+_MAX_MEMORY_BYTES = 2**53
 
 _QUANTITY = re.compile(
     r"(?P<number>[+-]?(?:\d+(?:\.\d*)?|\.\d+))"
@@ -59,6 +66,11 @@ def parse_quantity(text: object, path: str = "") -> Decimal:
     Raises:
         QuantityError: ``text`` is not a quantity in the Kubernetes grammar.
     """
+    return _parse(text, path)[0]
+
+
+def _parse(text: object, path: str) -> tuple[Decimal, str | None]:
+    """Return the quantity's exact value and its binary suffix, if any."""
     if not isinstance(text, str):
         raise _error(path, text, "is not a Kubernetes quantity string")
     stripped = text.strip()
@@ -72,44 +84,55 @@ def parse_quantity(text: object, path: str = "") -> Decimal:
 
     number = Decimal(match["number"])
     with decimal.localcontext(_EXACT):
-        if match["binary"]:
-            return number * Decimal(1024) ** _BINARY[match["binary"]]
+        binary = match["binary"]
+        if binary:
+            return number * Decimal(1024) ** _BINARY[binary], binary
         if match["exponent"]:
             exponent = int(match["exponent"])
             if abs(exponent) > _MAX_EXPONENT:
                 raise _error(path, text, "has an exponent out of range")
-            return number.scaleb(exponent)
+            return number.scaleb(exponent), None
         if match["decimal"]:
-            return number.scaleb(_DECIMAL[match["decimal"]])
-        return +number
-
-
-def _to_int(value: Decimal, text: str, path: str) -> int:
-    if value < 0:
-        raise _error(path, text, "must not be negative")
-    rounded = int(value.to_integral_value(rounding=decimal.ROUND_CEILING))
-    if rounded > _MAX_INT:
-        raise _error(path, text, "is too large")
-    return rounded
+            return number.scaleb(_DECIMAL[match["decimal"]]), None
+        return +number, None
 
 
 def parse_cpu(text: str, path: str = "") -> int:
     """Parse a CPU quantity into millicores, rounding a fraction up.
 
     Raises:
-        QuantityError: not a quantity, negative, or beyond a 64-bit integer.
+        QuantityError: not a quantity, a binary suffix (``Ki``, ``Mi``, ...),
+            negative, or more than 1,000,000 cores.
     """
+    value, binary = _parse(text, path)
+    if binary:
+        raise _error(
+            path, text, f"uses the memory unit {binary}; CPU is cores or millicores"
+        )
+    if value < 0:
+        raise _error(path, text, "must not be negative")
     with decimal.localcontext(_EXACT):
-        return _to_int(parse_quantity(text, path) * 1000, text, path)
+        millicores = value * 1000
+    if millicores > _MAX_CPU_MILLICORES:
+        raise _error(path, text, f"is more than {_MAX_CPU_MILLICORES // 1000} cores")
+    return int(millicores.to_integral_value(rounding=decimal.ROUND_CEILING))
 
 
 def parse_memory(text: str, path: str = "") -> int:
-    """Parse a memory quantity into bytes, rounding a fraction up.
+    """Parse a memory quantity into a whole number of bytes.
 
     Raises:
-        QuantityError: not a quantity, negative, or beyond a 64-bit integer.
+        QuantityError: not a quantity, negative, a fraction of a byte (``500m``,
+            ``1.5``), or more than 8Pi (2**53 bytes).
     """
-    return _to_int(parse_quantity(text, path), text, path)
+    value, _ = _parse(text, path)
+    if value < 0:
+        raise _error(path, text, "must not be negative")
+    if value > _MAX_MEMORY_BYTES:
+        raise _error(path, text, "is more than 8Pi (2**53 bytes)")
+    if value != value.to_integral_value():
+        raise _error(path, text, "is not a whole number of bytes")
+    return int(value)
 
 
 def format_cpu(millicores: int) -> str:

@@ -7,7 +7,7 @@ shortest text, so ``0.8 x 1.2`` is exactly ``0.96`` and gives ``960m``.
 from __future__ import annotations
 
 import decimal
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
@@ -33,7 +33,13 @@ from cisizer.core._models import (
     Stats,
     Summary,
 )
-from cisizer.core._quantity import format_cpu, format_memory, parse_cpu, parse_memory
+from cisizer.core._quantity import (
+    _MAX_CPU_MILLICORES,
+    _MAX_MEMORY_BYTES,
+    format_cpu,
+    format_memory,
+    parse_quantity,
+)
 
 __all__ = ["compute_sizing", "memory_target", "resolve_sizing_params"]
 
@@ -151,6 +157,7 @@ def _cpu(seen: Sequence[ContainerSummary], params: SizingParams) -> CpuSizing:
     limit = max(_ceil_to(peak * factor, _CPU_LIMIT_STEP), request)
     request = _clamp(request, params.min_cpu_millicores, params.max_cpu_millicores)
     limit = _clamp(limit, params.min_cpu_millicores, params.max_cpu_millicores)
+    limit = min(limit, _MAX_CPU_MILLICORES)
     request = min(request, limit)
 
     return CpuSizing(
@@ -181,6 +188,7 @@ def _memory(seen: Sequence[ContainerSummary], params: SizingParams) -> MemorySiz
         request = limit
     request = _clamp(request, params.min_memory_bytes, params.max_memory_bytes)
     limit = _clamp(limit, params.min_memory_bytes, params.max_memory_bytes)
+    limit = min(limit, _MAX_MEMORY_BYTES)
     request = min(request, limit)
 
     return MemorySizing(
@@ -295,7 +303,8 @@ def resolve_sizing_params(
 
     Note:
         When the resolved minimum exceeds the resolved maximum (say an org
-        minimum of 2 cores and a job maximum of 1), the maximum wins.
+        minimum of 2 cores and a job maximum of 1), the maximum wins.  A
+        stored clamp beyond 1,000,000 cores or 8Pi is capped there.
 
     Raises:
         ValidationError: an explicit argument is out of range, or a stored
@@ -326,9 +335,15 @@ def resolve_sizing_params(
                 return value
         return None
 
-    def clamp(name: str, parse: Callable[[str, str], int]) -> int | None:
+    def clamp(name: str, unit: int, ceiling: int) -> int | None:
+        # Stored clamps passed parse_override when written; an older row may
+        # still exceed today's bounds, so it is capped rather than refused.
         text = pick(name)
-        return None if text is None else parse(str(text), name)
+        if text is None:
+            return None
+        with decimal.localcontext(_CONTEXT):
+            value = parse_quantity(str(text), name) * unit
+        return min(_ceil_to(max(value, Decimal(0)), 1), ceiling)
 
     def pick_enum(name: str, enum: type[_E], default: _E) -> _E:
         value = pick(name)
@@ -344,9 +359,10 @@ def resolve_sizing_params(
     percentile = pick_enum("cpu_percentile", CpuPercentile, defaults.cpu_percentile)
     mode = pick_enum("cpu_sizing_mode", CpuSizingMode, defaults.cpu_sizing_mode)
     qos = pick_enum("memory_qos", MemoryQoS, defaults.memory_qos)
-    min_cpu, max_cpu = clamp("min_cpu", parse_cpu), clamp("max_cpu", parse_cpu)
-    min_memory = clamp("min_memory", parse_memory)
-    max_memory = clamp("max_memory", parse_memory)
+    min_cpu = clamp("min_cpu", 1000, _MAX_CPU_MILLICORES)
+    max_cpu = clamp("max_cpu", 1000, _MAX_CPU_MILLICORES)
+    min_memory = clamp("min_memory", 1, _MAX_MEMORY_BYTES)
+    max_memory = clamp("max_memory", 1, _MAX_MEMORY_BYTES)
     if min_cpu is not None and max_cpu is not None:
         min_cpu = min(min_cpu, max_cpu)
     if min_memory is not None and max_memory is not None:

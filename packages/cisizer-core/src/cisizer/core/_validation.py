@@ -690,9 +690,11 @@ def parse_override(data: object) -> Override:
     """Validate an override body; quantities come back in canonical form.
 
     ``runs`` must be 1-100 and ``buffer_percent`` 0-1000; every field may be
-    absent or null (inherit).  ``min_cpu``/``max_cpu`` are CPU quantities,
-    ``min_memory``/``max_memory`` memory quantities (a JSON number is read as
-    cores or bytes), and each minimum must not exceed its maximum.
+    absent or null (inherit).  ``min_cpu``/``max_cpu`` are CPU quantities
+    (no binary suffix, at most 1,000,000 cores), ``min_memory``/``max_memory``
+    memory quantities (whole bytes, at most 8Pi); a JSON number is read as
+    cores or bytes.  A maximum must be above zero; a minimum of zero is
+    allowed and clamps nothing.  Each minimum must not exceed its maximum.
 
     Raises:
         ValidationError: listing every problem found, each with its path.
@@ -756,6 +758,9 @@ def parse_override(data: object) -> Override:
     }
     for low, high in (("min_cpu", "max_cpu"), ("min_memory", "max_memory")):
         low_value, high_value = clamps[low], clamps[high]
+        if high_value == 0:
+            check.fail(high, "must be > 0")
+            continue
         if low_value is not None and high_value is not None and low_value > high_value:
             check.fail(low, f"must not be greater than {high}")
     check.raise_if_failed()
