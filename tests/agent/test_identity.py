@@ -124,3 +124,129 @@ def test_names_the_receiver_would_refuse_are_refused_early() -> None:
         resolve_identity({"job": "x" * 256}, GITHUB)
     with pytest.raises(IdentityError, match="--runner / CISIZER_RUNNER"):
         resolve_identity({"runner": "bad\nname"}, GITHUB)
+
+
+@pytest.mark.parametrize(
+    ("path", "organization", "repository"),
+    [
+        ("grp/sub/proj", "grp", "grp/sub.proj"),
+        ("grp/a/b/proj", "grp", "grp/a.b.proj"),
+        ("grp/proj", "grp", "grp/proj"),
+    ],
+)
+def test_gitlab_subgroup_project_belongs_to_top_level_group(
+    path: str, organization: str, repository: str
+) -> None:
+    """A subgroup project is the top group's repository, the rest joined by dots."""
+    env = dict(GITLAB, CI_PROJECT_PATH=path, CI_PROJECT_NAMESPACE=path[:-5])
+
+    identity = resolve_identity({}, env)
+
+    assert (identity.organization, identity.repository) == (organization, repository)
+
+
+def test_given_organization_and_repository_replace_the_gitlab_path() -> None:
+    """--organization and --repository override what CI_PROJECT_PATH gives."""
+    env = dict(GITLAB, CI_PROJECT_PATH="grp/sub/proj")
+
+    identity = resolve_identity({"organization": "sub", "repository": "sub/proj"}, env)
+
+    assert (identity.organization, identity.repository) == ("sub", "sub/proj")
+
+
+def test_gitlab_workflow_is_the_config_file_name() -> None:
+    """A config path in a directory or another project gives its file name."""
+    env = dict(GITLAB, CI_CONFIG_PATH="ci/templates/main.gitlab-ci.yml@grp/tmpl")
+    env_plain = dict(GITLAB, CI_CONFIG_PATH="build/ci.yml")
+
+    assert resolve_identity({}, env_plain).workflow == "ci.yml"
+    assert resolve_identity({}, env).workflow == "main.gitlab-ci.yml"
+
+
+def test_gitlab_parallel_legs_are_one_job() -> None:
+    """Every leg of a `parallel: 3` job has the job's own name and its own run id."""
+    legs = [
+        resolve_identity(
+            {},
+            dict(
+                GITLAB,
+                CI_JOB_NAME=f"rspec {index}/3",
+                CI_NODE_INDEX=str(index),
+                CI_NODE_TOTAL="3",
+                CI_JOB_ID=str(700 + index),
+            ),
+        )
+        for index in (1, 2, 3)
+    ]
+
+    assert [leg.job for leg in legs] == ["rspec", "rspec", "rspec"]
+    assert [leg.run_id for leg in legs] == ["555-701", "555-702", "555-703"]
+
+
+def test_gitlab_job_with_a_slash_is_renamed_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A '/' left in a job name from CI variables becomes '-', said once."""
+    env = dict(GITLAB, CI_JOB_NAME="deploy eu/west 1/3", CI_NODE_TOTAL="1")
+
+    with caplog.at_level("WARNING"):
+        identity = resolve_identity({}, env)
+
+    assert identity.job == "deploy eu-west 1-3"
+    assert len(caplog.records) == 1
+    assert "'deploy eu-west 1-3'" in caplog.records[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    ("given", "needle"),
+    [
+        ({"job": "a/b"}, "job 'a/b' must not contain '/' (--job / CISIZER_JOB)"),
+        ({"organization": "grp/sub"}, "--organization / CISIZER_ORGANIZATION"),
+        ({"workflow": "   "}, "workflow '   ' must not be only whitespace"),
+        ({"runner": "r\u202eunner"}, "U+202E (--runner / CISIZER_RUNNER)"),
+        ({"job": "zero\u200bwidth"}, "U+200B (--job / CISIZER_JOB)"),
+        ({"repository": "a/b/c"}, "must be 'repo' or 'org/repo'"),
+        ({"repository": "other/widgets"}, "must belong to the organization 'acme'"),
+    ],
+)
+def test_given_names_the_receiver_refuses_are_errors(
+    given: dict[str, str], needle: str
+) -> None:
+    """A given name with '/', only blanks or invisible characters is refused."""
+    with pytest.raises(IdentityError) as caught:
+        resolve_identity(given, GITHUB)
+
+    assert needle in str(caught.value)
+
+
+def test_run_id_may_hold_a_slash() -> None:
+    """A run id is no URL path segment, so '/' is allowed in it."""
+    assert resolve_identity({"run_id": "88/2"}, GITHUB).run_id == "88/2"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["build", "a/b", "   ", "x\u202ey", "z\u200bw", "tab\tname", "x" * 256, "é ü"],
+)
+def test_identity_checks_agree_with_the_receiver(name: str) -> None:
+    """A job name the agent accepts is one the core's push validation accepts."""
+    from cisizer.core import ValidationError, parse_push
+
+    from .conftest import make_push
+
+    body = make_push()
+    body["job"] = name
+    try:
+        parse_push(body)
+    except ValidationError:
+        core_accepts = False
+    else:
+        core_accepts = True
+    try:
+        resolve_identity({"job": name}, GITHUB)
+    except IdentityError:
+        agent_accepts = False
+    else:
+        agent_accepts = True
+
+    assert agent_accepts == core_accepts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import unicodedata
 from collections.abc import Mapping
 
 import attrs
@@ -22,6 +24,15 @@ FIELDS: dict[str, tuple[str, str]] = {
 }
 
 _REQUIRED = ("organization", "repository", "workflow", "job", "run_id")
+
+_log = logging.getLogger(__name__)
+
+# The receiver's rules for names (cisizer.core): these parts name URL path
+# segments, so they may not hold '/'; a run id may.  They are repeated here
+# so that `run` need not load the core while the job's command runs.
+_MAX_NAME_LENGTH = 255
+_NO_SLASH = ("organization", "workflow", "job", "runner")
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 @attrs.frozen
@@ -72,15 +83,19 @@ def _github(env: Mapping[str, str]) -> dict[str, str]:
 
 def _gitlab(env: Mapping[str, str]) -> dict[str, str]:
     found: dict[str, str] = {}
-    path = env.get("CI_PROJECT_PATH", "")
+    # A project in a subgroup (grp/sub/proj) belongs to its top-level group;
+    # the rest of its path becomes the repository name, grp/sub.proj, since
+    # a name in a URL path cannot hold '/'.
+    path = env.get("CI_PROJECT_PATH", "").strip("/")
     if path:
-        found["repository"] = path
-        found["organization"] = env.get("CI_PROJECT_NAMESPACE") or (
-            path.rpartition("/")[0] or path
-        )
-    found["workflow"] = _basename(env.get("CI_CONFIG_PATH") or ".gitlab-ci.yml")
+        top, _, rest = path.partition("/")
+        found["organization"] = top
+        found["repository"] = f"{top}/{rest.replace('/', '.')}" if rest else top
+    # A configuration kept in another project reads "ci.yml@group/project".
+    config = env.get("CI_CONFIG_PATH") or ".gitlab-ci.yml"
+    found["workflow"] = _basename(config.partition("@")[0]) or ".gitlab-ci.yml"
     if env.get("CI_JOB_NAME"):
-        found["job"] = env["CI_JOB_NAME"]
+        found["job"] = _gitlab_job(env)
 
     # A retried GitLab job keeps its pipeline but gets a new job id, so both
     # make the run id; otherwise a retry would be taken for a repeated push.
@@ -93,6 +108,17 @@ def _gitlab(env: Mapping[str, str]) -> dict[str, str]:
         found["runner"] = env["CI_RUNNER_DESCRIPTION"]
 
     return found
+
+
+def _gitlab_job(env: Mapping[str, str]) -> str:
+    # The legs of a `parallel: N` job are named "rspec 1/3", "rspec 2/3", ...;
+    # they are one job (sized together), told apart by their job ids.
+    name = env["CI_JOB_NAME"]
+    total, index = env.get("CI_NODE_TOTAL", ""), env.get("CI_NODE_INDEX", "")
+    suffix = f" {index}/{total}"
+    if total.isdigit() and int(total) > 1 and name.endswith(suffix):
+        name = name.removesuffix(suffix)
+    return name
 
 
 def detect_ci(env: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
@@ -110,6 +136,37 @@ def detect_ci(env: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
     return None, {}
 
 
+def _name_problem(value: str, *, allow_slash: bool = False) -> str | None:
+    if not value:
+        return "must not be empty"
+    if len(value) > _MAX_NAME_LENGTH:
+        return f"must be at most {_MAX_NAME_LENGTH} characters"
+    for char in value:
+        if unicodedata.category(char) in _HIDDEN_CATEGORIES:
+            return (
+                f"must not contain control or invisible characters such as "
+                f"U+{ord(char):04X}"
+            )
+    if value.isspace():
+        return "must not be only whitespace"
+    if not allow_slash and "/" in value:
+        return "must not contain '/'"
+    return None
+
+
+def _repository_problem(value: str, organization: str) -> str | None:
+    owner, slash, name = value.partition("/")
+    if not slash:
+        return _name_problem(value) or _name_problem(
+            f"{organization}/{value}", allow_slash=True
+        )
+    if _name_problem(owner) or _name_problem(name):
+        return "must be 'repo' or 'org/repo'"
+    if owner != organization:
+        return f"must belong to the organization {organization!r}"
+    return _name_problem(value, allow_slash=True)
+
+
 def resolve_identity(
     given: Mapping[str, str | int | None], env: Mapping[str, str]
 ) -> Identity:
@@ -121,12 +178,14 @@ def resolve_identity(
     """
     ci, detected = detect_ci(env)
     values: dict[str, str] = {}
+    derived: list[str] = []
     for field in FIELDS:
         value = given.get(field)
         if value is not None and str(value) != "":
             values[field] = str(value)
         elif detected.get(field):
             values[field] = detected[field]
+            derived.append(field)
 
     missing = [field for field in _REQUIRED if not values.get(field)]
     if missing:
@@ -134,14 +193,33 @@ def resolve_identity(
         where = f"{ci} variables" if ci else "no CI system detected"
         raise IdentityError(f"missing job identity ({where}); set {hints}")
 
+    replaced = [f for f in derived if f in _NO_SLASH and "/" in values[f]]
+    for field in replaced:
+        values[field] = values[field].replace("/", "-")
+    if replaced:
+        _log.warning(
+            "'/' cannot appear in a %s name; using %s",
+            " or ".join(replaced),
+            ", ".join(f"{field} {values[field]!r}" for field in replaced),
+        )
+
     # The receiver refuses such names; better said now than after the job.
     for field, value in values.items():
-        if len(value) > 255 or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        if field == "run_attempt":
+            continue
+        if field == "repository":
+            problem = _repository_problem(value, values["organization"])
+        else:
+            problem = _name_problem(value, allow_slash=field not in _NO_SLASH)
+        if problem is not None:
             flag, variable = FIELDS[field]
-            raise IdentityError(
-                f"{field} must be at most 255 characters without control "
-                f"characters ({flag} / {variable})"
+            shown = f" {value!r}" if len(value) <= 64 else ""
+            where = (
+                f"from {ci} variables; set {flag} / {variable}"
+                if field in derived
+                else f"{flag} / {variable}"
             )
+            raise IdentityError(f"{field}{shown} {problem} ({where})")
 
     attempt_text = values.get("run_attempt", "1")
     try:
