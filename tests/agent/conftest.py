@@ -26,6 +26,7 @@ class FakeReceiver:
         self.script: list[int] = []
         self.requests: list[dict[str, Any]] = []
         self.stored: dict[tuple[Any, ...], int] = {}
+        self.bodies: dict[tuple[Any, ...], Any] = {}
         self.lock = threading.Lock()
         receiver = self
 
@@ -58,8 +59,12 @@ class FakeReceiver:
                         )
                         status = 200 if key in receiver.stored else 201
                         receiver.stored.setdefault(key, len(receiver.stored) + 1)
+                        # Like the real receiver: a repeated key answers the
+                        # row stored first.
+                        receiver.requests[-1]["status"] = status
+                        first = receiver.bodies.setdefault(key, body)
                         answer = dict(
-                            body,
+                            first,
                             id=receiver.stored[key],
                             received_at="2026-01-01T00:00:00Z",
                         )
@@ -113,7 +118,9 @@ def identity_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return dict(IDENTITY_ENV)
 
 
-def make_push(run_id: str = "42") -> dict[str, Any]:
+def make_push(
+    run_id: str = "42", runner: str | None = None, second: int = 2
+) -> dict[str, Any]:
     """Return the JSON body of a small, valid push."""
     from datetime import UTC, datetime
 
@@ -121,7 +128,7 @@ def make_push(run_id: str = "42") -> dict[str, Any]:
     from cisizer.core import ContainerSummary, Stats, Summary
 
     summary = Summary(
-        start_time=datetime(2026, 2, 6, 14, 30, 2, tzinfo=UTC),
+        start_time=datetime(2026, 2, 6, 14, 30, second, tzinfo=UTC),
         end_time=datetime(2026, 2, 6, 14, 30, 22, tzinfo=UTC),
         duration_seconds=20.0,
         sample_count=21,
@@ -134,5 +141,7 @@ def make_push(run_id: str = "42") -> dict[str, Any]:
         ),
         interval_seconds=1.0,
     )
-    identity = Identity("acme", "acme/widgets", "ci.yml", "build", run_id)
+    identity = Identity(
+        "acme", "acme/widgets", "ci.yml", "build", run_id, runner=runner
+    )
     return build_push(identity, "success", summary)

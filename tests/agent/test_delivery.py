@@ -53,11 +53,11 @@ def test_delivered_summary_is_removed(tmp_path: Path, receiver: FakeReceiver) ->
     assert request["body"]["run_id"] == "42"
 
 
-@pytest.mark.parametrize("failures", [[500, 503], [429], [502, 429, 500]])
+@pytest.mark.parametrize("failures", [[500, 503], [429], [408], [502, 429, 500]])
 def test_server_errors_and_429_are_retried(
     tmp_path: Path, receiver: FakeReceiver, failures: list[int]
 ) -> None:
-    """5xx and 429 are retried until the receiver stores the summary once."""
+    """5xx, 408 and 429 are retried until the receiver stores the summary once."""
     receiver.script = list(failures)
     spool = Spool(tmp_path)
     path = spool.write(make_push(), url=receiver.url, token="t")
@@ -73,13 +73,13 @@ def test_server_errors_and_429_are_retried(
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 413, 422])
-def test_other_4xx_is_final_and_keeps_the_file(
+def test_other_4xx_is_final_and_moves_the_file_aside(
     tmp_path: Path,
     receiver: FakeReceiver,
     status: int,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A 4xx other than 429 is not retried; the detail is logged; the file stays."""
+    """A 4xx other than 408/429 is not retried; the file moves to rejected/."""
     receiver.script = [status]
     spool = Spool(tmp_path)
     path = spool.write(make_push(), url=receiver.url, token="t")
@@ -89,11 +89,35 @@ def test_other_4xx_is_final_and_keeps_the_file(
             spool, path, url=None, token=None, deadline=soon(), sleep=no_sleep
         )
 
+    kept = tmp_path / "rejected" / path.name
     assert delivery.outcome is Outcome.REJECTED
     assert delivery.status == status
+    assert delivery.path == kept
     assert len(receiver.requests) == 1
-    assert path.exists()
+    assert spool.paths() == []
+    assert Spool.read(kept).push == make_push()
+    assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
     assert f"scripted answer {status}" in caplog.text
+    assert str(kept) in caplog.text
+
+
+def test_rejected_summaries_are_not_flushed_again(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """A flush after a rejection sends nothing; moved back, the summary is sent."""
+    receiver.script = [422]
+    spool = Spool(tmp_path)
+    path = spool.write(make_push(), url=receiver.url, token="t")
+    (rejected,) = flush_spool(spool, url=None, token=None, deadline=soon())
+
+    again = flush_spool(spool, url=None, token=None, deadline=soon())
+    rejected.path.rename(path)
+    (delivered,) = flush_spool(spool, url=None, token=None, deadline=soon())
+
+    assert rejected.outcome is Outcome.REJECTED
+    assert again == []
+    assert delivered.outcome is Outcome.DELIVERED
+    assert receiver.statuses == [422, 201]
 
 
 def test_unreachable_receiver_postpones_within_deadline(tmp_path: Path) -> None:
@@ -166,3 +190,112 @@ def test_flush_without_url_postpones(tmp_path: Path) -> None:
 
     assert delivery.outcome is Outcome.POSTPONED
     assert delivery.detail == "no receiver URL is set"
+
+
+def test_same_summary_sent_again_is_delivered(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """A summary resent after a crash is answered with itself: delivered."""
+    spool = Spool(tmp_path)
+    first = spool.write(make_push(), url=receiver.url, token="t")
+    deliver(spool, first, url=None, token=None, deadline=soon())
+    again = spool.write(make_push(), url=receiver.url, token="t")
+
+    delivery = deliver(spool, again, url=None, token=None, deadline=soon())
+
+    assert delivery.outcome is Outcome.DELIVERED
+    assert delivery.describe() == "summary delivered (stored with id 1)"
+    assert receiver.statuses == [201, 200]
+    assert spool.paths() == []
+
+
+def test_another_run_with_the_same_key_is_not_delivered(
+    tmp_path: Path, receiver: FakeReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A matrix leg sharing the run id is said NOT stored, with the way out."""
+    spool = Spool(tmp_path)
+    linux = spool.write(make_push(runner="linux"), url=receiver.url, token="t")
+    deliver(spool, linux, url=None, token=None, deadline=soon())
+    mac = spool.write(make_push(runner="mac", second=5), url=receiver.url, token="t")
+
+    with caplog.at_level(logging.WARNING):
+        delivery = deliver(spool, mac, url=None, token=None, deadline=soon())
+
+    kept = tmp_path / "rejected" / mac.name
+    assert delivery.outcome is Outcome.DUPLICATE
+    assert delivery.run == 1
+    assert delivery.path == kept
+    assert delivery.describe() == (
+        "summary NOT stored: another run with the same key is stored with id 1; "
+        f"kept at {kept}"
+    )
+    assert Spool.read(kept).push["runner"] == "mac"
+    assert spool.paths() == []
+    (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    message = record.getMessage()
+    assert "NOT stored" in message
+    assert "runner linux" in message
+    assert "${{ github.run_id }}-${{ strategy.job-index }}" in message
+
+
+def test_retries_warn_once_then_say_when_giving_up(
+    tmp_path: Path, receiver: FakeReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first failed push is a WARNING, the next ones DEBUG, giving up a WARNING."""
+    receiver.script = [503] * 50
+    spool = Spool(tmp_path)
+    path = spool.write(make_push(), url=receiver.url, token="t")
+
+    with caplog.at_level(logging.DEBUG, logger="cisizer.agent"):
+        delivery = deliver(
+            spool,
+            path,
+            url=None,
+            token=None,
+            deadline=soon(0.5),
+            sleep=lambda s: time.sleep(0.05),
+        )
+
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    retries = [r for r in caplog.records if "retrying" in r.getMessage()]
+    assert delivery.outcome is Outcome.POSTPONED
+    assert len(receiver.requests) >= 3
+    assert len(retries) == len(receiver.requests)
+    assert [r.levelno for r in retries[1:]] == [logging.DEBUG] * (len(retries) - 1)
+    assert len(warnings) == 2
+    assert "503" in warnings[0]
+    assert warnings[1].startswith(f"giving up on {path.name} after ")
+    assert path.exists()
+
+
+@pytest.mark.parametrize(
+    "url", ["notaurl", "ftp://host/x", "http://", "http://host:port"]
+)
+def test_bad_receiver_url_keeps_the_summary_without_error(
+    tmp_path: Path, url: str
+) -> None:
+    """A summary spooled for a malformed URL stays, with the reason, no traceback."""
+    spool = Spool(tmp_path)
+    path = spool.write(make_push(), url=url, token="t")
+
+    (delivery,) = flush_spool(spool, url=None, token=None, deadline=soon())
+
+    assert delivery.outcome is Outcome.POSTPONED
+    assert delivery.detail.startswith(f"receiver URL {url!r} is not")
+    assert spool.paths() == [path]
+
+
+def test_summary_in_another_directory_is_removed_there(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """A summary written to a fallback spool is removed from where it lies."""
+    fallback = Spool(tmp_path / "fallback")
+    path = fallback.write(make_push(), url=receiver.url, token="t")
+
+    delivery = deliver(
+        Spool(tmp_path / "missing"), path, url=None, token=None, deadline=soon()
+    )
+
+    assert delivery.outcome is Outcome.DELIVERED
+    assert fallback.paths() == []
+    assert not (tmp_path / "missing").exists()

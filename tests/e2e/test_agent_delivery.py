@@ -189,10 +189,10 @@ def test_server_errors_are_retried_until_stored(
     assert spooled(tmp_path) == []
 
 
-def test_forbidden_is_not_retried_and_spool_is_kept(
+def test_forbidden_is_not_retried_and_summary_is_set_aside(
     tmp_path: Path, live_server: Any, gate: tuple[Gate, str]
 ) -> None:
-    """A push token for another job gets 403 once; the summary stays spooled."""
+    """A push token for another job gets 403 once; the summary goes to rejected/."""
     middleware, url = gate
     other = live_server.push_token("acme", "widgets", "ci.yml", "lint")
     env = agent_env(tmp_path, url, other)
@@ -209,7 +209,8 @@ def test_forbidden_is_not_retried_and_spool_is_kept(
     assert middleware.pushes == 1
     assert "403" in done.stderr
     assert "summary rejected" in done.stderr
-    assert len(spooled(tmp_path)) == 1
+    assert spooled(tmp_path) == []
+    assert len(list((tmp_path / "spool" / "rejected").glob("*.json"))) == 1
     assert stored_runs(live_server) == []
 
 

@@ -15,9 +15,12 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Spool", "SpoolEntry", "default_spool_dir"]
+__all__ = ["REJECTED", "Spool", "SpoolEntry", "default_spool_dir"]
 
 _SUFFIX = ".json"
+
+#: Subdirectory of the spool where refused summaries are kept.
+REJECTED = "rejected"
 
 
 def default_spool_dir() -> Path:
@@ -75,16 +78,9 @@ class Spool:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise
-        self._sync_directory()
+        _sync_directory(self.directory)
 
         return path
-
-    def _sync_directory(self) -> None:
-        fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
     def paths(self) -> list[Path]:
         """Return the spooled files, oldest first."""
@@ -128,7 +124,29 @@ class Spool:
             os.close(fd)
 
     def remove(self, path: Path) -> None:
-        """Delete a delivered summary and sync the directory."""
+        """Delete a delivered summary and sync the directory that held it."""
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
-        self._sync_directory()
+        _sync_directory(path.parent)
+
+    def reject(self, path: Path) -> Path:
+        """Move a summary the receiver refused to ``rejected/`` beside it.
+
+        It is kept there for a person to read and never sent again by
+        itself; moved back into the spool, the next ``flush`` sends it.
+        """
+        rejected = path.parent / REJECTED
+        rejected.mkdir(mode=0o700, exist_ok=True)
+        target = rejected / path.name
+        os.replace(path, target)
+        _sync_directory(rejected)
+        _sync_directory(path.parent)
+        return target
+
+
+def _sync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
