@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import attrs
 import pytest
 
@@ -106,4 +108,67 @@ def test_unknown_profile() -> None:
             allocated_core_seconds=0,
             memory_gib_seconds=0,
             profile="mars",
+        )
+
+
+@pytest.mark.parametrize(
+    ("changes", "problems"),
+    [
+        ({"grid_g_per_kwh": math.inf}, ["grid_g_per_kwh: must be a finite number"]),
+        ({"cpu_min_w": math.nan}, ["cpu_min_w: must be a finite number"]),
+        ({"pue": -math.inf}, ["pue: must be a finite number"]),
+        ({"mem_w_per_gib": -0.1}, ["mem_w_per_gib: must be >= 0"]),
+        (
+            {"embodied_g_per_core_hour": "0.48"},
+            ["embodied_g_per_core_hour: must be a number"],
+        ),
+        (
+            {"cpu_max_w": 0.1},
+            ["cpu_max_w: must not be below cpu_min_w (0.1 W < 0.74 W)"],
+        ),
+        (
+            {"cpu_min_w": math.nan, "cpu_max_w": math.inf},
+            [
+                "cpu_min_w: must be a finite number",
+                "cpu_max_w: must be a finite number",
+            ],
+        ),
+    ],
+)
+def test_profile_refuses_bad_coefficients(
+    changes: dict[str, object], problems: list[str]
+) -> None:
+    """Non-finite, negative or mistyped coefficients and max < min are refused."""
+    with pytest.raises(ValidationError) as caught:
+        attrs.evolve(ENERGY_PROFILES["aws"], **changes)
+
+    assert [str(problem) for problem in caught.value.problems] == problems
+
+
+def test_profile_accepts_equal_cpu_figures_and_zero_grid() -> None:
+    """cpu_max_w equal to cpu_min_w and a carbon-free grid are valid coefficients."""
+    profile = attrs.evolve(
+        ENERGY_PROFILES["aws"], cpu_max_w=0.74, grid_g_per_kwh=0, pue=1
+    )
+
+    estimate = estimate_energy(
+        runs=1,
+        used_core_seconds=3600,
+        allocated_core_seconds=3600,
+        memory_gib_seconds=0,
+        profile=profile,
+    )
+
+    assert estimate.energy_wh == pytest.approx(0.74)
+    assert estimate.carbon_g == pytest.approx(0.48)
+
+
+def test_estimate_refuses_non_finite_figures() -> None:
+    """A NaN or infinite summed figure is refused instead of yielding NaN carbon."""
+    with pytest.raises(ValidationError, match=r"^memory_gib_seconds: must be a finite"):
+        estimate_energy(
+            runs=1,
+            used_core_seconds=0,
+            allocated_core_seconds=0,
+            memory_gib_seconds=math.inf,
         )

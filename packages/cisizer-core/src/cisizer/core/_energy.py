@@ -30,12 +30,13 @@ Sources of the profile numbers:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
 
 import attrs
 
-from cisizer.core._errors import ValidationError
+from cisizer.core._errors import Problem, ValidationError
 from cisizer.core._models import EnergyEstimate
 
 __all__ = ["ENERGY_PROFILES", "EnergyProfile", "estimate_energy"]
@@ -43,9 +44,24 @@ __all__ = ["ENERGY_PROFILES", "EnergyProfile", "estimate_energy"]
 _SECONDS_PER_HOUR = 3600.0
 
 
+_COEFFICIENTS = (
+    "cpu_min_w",
+    "cpu_max_w",
+    "mem_w_per_gib",
+    "pue",
+    "grid_g_per_kwh",
+    "embodied_g_per_core_hour",
+)
+
+
 @attrs.frozen
 class EnergyProfile:
-    """Coefficients of the energy and carbon model (see DESIGN §6)."""
+    """Coefficients of the energy and carbon model (see DESIGN §6).
+
+    Raises:
+        ValidationError: a coefficient is not a finite number >= 0, or
+            ``cpu_max_w`` is below ``cpu_min_w``; each problem names its field.
+    """
 
     name: str
     cpu_min_w: float
@@ -54,6 +70,28 @@ class EnergyProfile:
     pue: float
     grid_g_per_kwh: float
     embodied_g_per_core_hour: float
+
+    def __attrs_post_init__(self) -> None:
+        """Refuse coefficients that would make estimates NaN, infinite or odd."""
+        problems = []
+        for name in _COEFFICIENTS:
+            value: object = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                problems.append(Problem(name, "must be a number"))
+            elif not math.isfinite(value):
+                problems.append(Problem(name, "must be a finite number"))
+            elif value < 0:
+                problems.append(Problem(name, "must be >= 0"))
+        if not problems and self.cpu_max_w < self.cpu_min_w:
+            problems.append(
+                Problem(
+                    "cpu_max_w",
+                    f"must not be below cpu_min_w ({self.cpu_max_w:g} W < "
+                    f"{self.cpu_min_w:g} W)",
+                )
+            )
+        if problems:
+            raise ValidationError(problems)
 
 
 def _profile(
@@ -99,13 +137,21 @@ def estimate_energy(
         node's share of disks, network and idle capacity is not included.
 
     Raises:
-        ValidationError: an unknown profile name.
+        ValidationError: an unknown profile name, or a summed figure that is
+            not a finite number.
     """
     if isinstance(profile, str):
         if profile not in ENERGY_PROFILES:
             choices = ", ".join(ENERGY_PROFILES)
             raise ValidationError.single("profile", f"must be one of {choices}")
         profile = ENERGY_PROFILES[profile]
+    for name, figure in (
+        ("used_core_seconds", used_core_seconds),
+        ("allocated_core_seconds", allocated_core_seconds),
+        ("memory_gib_seconds", memory_gib_seconds),
+    ):
+        if not math.isfinite(figure):
+            raise ValidationError.single(name, "must be a finite number")
 
     used_hours = used_core_seconds / _SECONDS_PER_HOUR
     allocated_hours = allocated_core_seconds / _SECONDS_PER_HOUR
