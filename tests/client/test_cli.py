@@ -534,6 +534,30 @@ def test_help_has_no_markup(command: tuple[str, ...]) -> None:
     assert "\b" not in result.stdout
 
 
+@pytest.mark.parametrize("group", ["", "metrics", "overrides"])
+def test_command_lists_show_whole_summaries(group: str) -> None:
+    """Each command a group lists has its one-line summary, not a cut-off one."""
+    result = run_cli(*group.split(), "--help")
+
+    listed = result.stdout.split("Commands:\n")[1].split("\n\n")[0].splitlines()
+    assert listed
+    assert [line for line in listed if not line.endswith(".")] == []
+    assert [line for line in listed if line.endswith("...")] == []
+
+
+def test_overrides_set_usage_names_the_scope() -> None:
+    """overrides set --help shows ORG [REPO [WORKFLOW [JOB]]] and each setting."""
+    result = run_cli("overrides", "set", "--help")
+
+    assert result.stdout.startswith(
+        "Usage: main overrides set [OPTIONS] ORG [REPO [WORKFLOW [JOB]]]\n"
+    )
+    help_text = " ".join(result.stdout.split())
+    assert "--cpu-percentile [peak|p99|p95|p75|p50|avg] CPU statistic" in help_text
+    assert "--cpu-sizing-mode [observe|enforce] Whether the CPU limit" in help_text
+    assert "--memory-qos [guaranteed|burstable] Kubernetes QoS class" in help_text
+
+
 def test_exit_codes_are_distinct() -> None:
     """Each documented exit code has one meaning."""
     assert sorted(EXIT_CODES) == list(range(8))

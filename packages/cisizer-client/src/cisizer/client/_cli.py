@@ -157,6 +157,7 @@ def _receiver_command(func: Callable[..., _Result]) -> Callable[..., None]:
     @click.option(
         "--timeout",
         type=click.FloatRange(min=0, min_open=True),
+        metavar="SECONDS",
         default=DEFAULT_TIMEOUT,
         show_default=True,
         help="Seconds to wait for each request.",
@@ -263,11 +264,12 @@ def _page_options(func: Callable[..., R]) -> Callable[..., R]:
         "--all", "fetch_all", is_flag=True, help="Fetch every page instead of one."
     )(command)
     with_offset = click.option(
-        "--offset", type=click.IntRange(min=0), help="Rows to skip."
+        "--offset", type=click.IntRange(min=0), metavar="N", help="Rows to skip."
     )(with_all)
     return click.option(
         "--limit",
         type=click.IntRange(1, 1000),
+        metavar="N",
         help="Rows per page (receiver default 50).",
     )(with_offset)
 
@@ -281,8 +283,9 @@ def _page_options(func: Callable[..., R]) -> Callable[..., R]:
 def main(verbose: bool) -> None:
     """Ask a CI Sizer receiver for sizings, metrics and overrides.
 
-    The receiver is --url or CISIZER_URL; the read token --token or
-    CISIZER_READ_TOKEN.
+    Every command takes --url (or CISIZER_URL) for the receiver and --token
+    (or CISIZER_READ_TOKEN) for the read token.  Run COMMAND --help for its
+    arguments.
     """
     if verbose:
         logging.basicConfig(format="%(name)s: %(message)s")
@@ -310,27 +313,52 @@ def info(client: Client) -> _Result:
     return _Result(data, table(["field", "value"], rows))
 
 
-@main.command(epilog=_EPILOG)
+def _sizing_options(buffer: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Give a command the sizing parameters; --buffer is passed as ``buffer``."""
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        options = [
+            click.option(
+                "--runs",
+                type=click.IntRange(1, 100),
+                metavar="N",
+                help="Recent runs to analyse.",
+            ),
+            click.option(
+                "--buffer",
+                buffer,
+                type=click.IntRange(0, 1000),
+                metavar="PCT",
+                help="CPU headroom in percent.",
+            ),
+            click.option(
+                "--cpu-percentile",
+                type=click.Choice([item.value for item in CpuPercentile]),
+                help="CPU statistic the request is sized from.",
+            ),
+            click.option(
+                "--cpu-sizing-mode",
+                type=click.Choice([item.value for item in CpuSizingMode]),
+                help="Whether the CPU limit is advice (observe) or applied (enforce).",
+            ),
+            click.option(
+                "--memory-qos",
+                type=click.Choice([item.value for item in MemoryQoS]),
+                help="Kubernetes QoS class the memory request aims for.",
+            ),
+        ]
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+@main.command(
+    epilog=_EPILOG, short_help="Recommend CPU and memory for a job's next run."
+)
 @_job_arguments
-@click.option(
-    "--runs", type=click.IntRange(1, 100), help="Recent runs to analyse (1-100)."
-)
-@click.option("--buffer", type=click.IntRange(0, 1000), help="CPU headroom in percent.")
-@click.option(
-    "--cpu-percentile",
-    type=click.Choice([item.value for item in CpuPercentile]),
-    help="CPU statistic the request is sized from.",
-)
-@click.option(
-    "--cpu-sizing-mode",
-    type=click.Choice([item.value for item in CpuSizingMode]),
-    help="Whether the CPU limit is advice (observe) or applied (enforce).",
-)
-@click.option(
-    "--memory-qos",
-    type=click.Choice([item.value for item in MemoryQoS]),
-    help="Kubernetes QoS class the memory request aims for.",
-)
+@_sizing_options("buffer")
 @_receiver_command
 def sizing(
     client: Client,
@@ -362,7 +390,7 @@ def sizing(
     return _Result(result, sizing_table(result))
 
 
-@main.command(epilog=_EPILOG)
+@main.command(epilog=_EPILOG, short_help="Print a new push token for one job.")
 @_job_arguments
 @_receiver_command
 def token(client: Client, org: str, repo: str, workflow: str, job: str) -> _Result:
@@ -381,7 +409,7 @@ def token(client: Client, org: str, repo: str, workflow: str, job: str) -> _Resu
     return _Result(push_token, push_token.token)
 
 
-@main.group(epilog=_EPILOG)
+@main.group(epilog=_EPILOG, short_help="Show stored runs, energy and outcomes.")
 def metrics() -> None:
     """Show stored runs of a job or runner, and a job's energy and outcomes."""
 
@@ -461,7 +489,7 @@ def metrics_energy(
     return _Result(estimate, table(["figure", "value"], rows))
 
 
-@metrics.command("stats", epilog=_EPILOG)
+@metrics.command("stats", epilog=_EPILOG, short_help="Count how a job's runs ended.")
 @_job_arguments
 @_range_options
 @_receiver_command
@@ -482,9 +510,12 @@ def metrics_stats(
     return _Result(stats, f"{text}\n\n{stats.total} run(s), success rate {rate}")
 
 
-@main.group(epilog=_EPILOG)
+@main.group(epilog=_EPILOG, short_help="List, set and delete sizing overrides.")
 def overrides() -> None:
     """List, set and delete sizing overrides (org > repo > workflow > job)."""
+
+
+_SCOPE = "ORG [REPO [WORKFLOW [JOB]]]"
 
 
 def _scope(scope: tuple[str, ...]) -> OverrideScope:
@@ -518,18 +549,8 @@ def overrides_list(client: Client, paging: _Paging) -> _Result:
 
 
 @overrides.command("set", epilog=_EPILOG)
-@click.argument("scope", nargs=-1, required=True)
-@click.option("--runs", type=click.IntRange(1, 100), help="Recent runs to analyse.")
-@click.option(
-    "--buffer", "buffer_percent", type=click.IntRange(0, 1000), help="CPU headroom %."
-)
-@click.option(
-    "--cpu-percentile", type=click.Choice([item.value for item in CpuPercentile])
-)
-@click.option(
-    "--cpu-sizing-mode", type=click.Choice([item.value for item in CpuSizingMode])
-)
-@click.option("--memory-qos", type=click.Choice([item.value for item in MemoryQoS]))
+@click.argument("scope", nargs=-1, required=True, metavar=_SCOPE)
+@_sizing_options("buffer_percent")
 @click.option("--min-cpu", metavar="QUANTITY", help="Lowest CPU, e.g. 250m.")
 @click.option("--max-cpu", metavar="QUANTITY", help="Highest CPU, e.g. 4.")
 @click.option("--min-memory", metavar="QUANTITY", help="Lowest memory, e.g. 256Mi.")
@@ -554,7 +575,7 @@ def overrides_set(client: Client, scope: tuple[str, ...], **settings: Any) -> _R
 
 
 @overrides.command("delete", epilog=_EPILOG)
-@click.argument("scope", nargs=-1, required=True)
+@click.argument("scope", nargs=-1, required=True, metavar=_SCOPE)
 @_receiver_command
 def overrides_delete(client: Client, scope: tuple[str, ...]) -> _Result:
     """Delete the sizing override of ORG [REPO [WORKFLOW [JOB]]]."""
@@ -568,9 +589,21 @@ def _note(report: Any, shown: int) -> str:
     return page_note(shown, report.total, report.offset)
 
 
-@main.command(epilog=_EPILOG)
-@click.option("--org", "organization", help="Show one organization, per repository.")
-@click.option("--repo", "repository", help="With --org: one repository, per workflow.")
+@main.command(
+    epilog=_EPILOG, short_help="Show KPIs overall, per org or per repository."
+)
+@click.option(
+    "--org",
+    "organization",
+    metavar="ORG",
+    help="Show one organization, per repository.",
+)
+@click.option(
+    "--repo",
+    "repository",
+    metavar="REPO",
+    help="With --org: one repository, per workflow and job.",
+)
 @_range_options
 @_page_options
 @_receiver_command
@@ -632,7 +665,11 @@ def overview(
     return _Result(report, f"{text}\n\n{_note(report, shown)}")
 
 
-@main.command("sizing-overview", epilog=_EPILOG)
+@main.command(
+    "sizing-overview",
+    epilog=_EPILOG,
+    short_help="Show every job's sizing and what it would save.",
+)
 @click.argument("org")
 @click.argument("repo", required=False)
 @_range_options
@@ -674,12 +711,14 @@ def sizing_overview(
     return _Result(report, f"{text}\n\n{_note(report, len(report.jobs))}")
 
 
-@main.command(epilog=_EPILOG)
+@main.command(epilog=_EPILOG, short_help="Compare repositories or workflows by KPI.")
 @click.argument("org")
 @click.argument("repo", required=False)
 @click.option("--sort", metavar="KPI", help="KPI to sort by, e.g. runs, energy_wh.")
 @click.option(
-    "--order", type=click.Choice([item.value for item in SortOrder]), help="Direction."
+    "--order",
+    type=click.Choice([item.value for item in SortOrder]),
+    help="Sort direction (receiver default: desc).",
 )
 @_range_options
 @_page_options
@@ -722,7 +761,9 @@ def compare(
     return _Result(report, f"{text}\n\n{_note(report, len(rows))}, {sorted_by}")
 
 
-@main.command(epilog=_EPILOG)
+@main.command(
+    epilog=_EPILOG, short_help="List runners, the fleet, or one runner's use."
+)
 @click.argument("runner", required=False)
 @click.option(
     "--overview",
