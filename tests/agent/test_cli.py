@@ -275,3 +275,126 @@ def test_later_run_sends_earlier_spooled_summaries(
 
     assert sorted(r["body"]["run_id"] for r in receiver.requests) == ["1", "2"]
     assert list((tmp_path / "spool").glob("*.json")) == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "names"),
+    [
+        ("CISIZER_INTERVAL", "0.01", "--interval / CISIZER_INTERVAL"),
+        ("CISIZER_TOP_PROCESSES", "abc", "--top-processes / CISIZER_TOP_PROCESSES"),
+        ("CISIZER_DOCKER", "maybe", "--docker / CISIZER_DOCKER"),
+        ("CISIZER_SPOOL_DIR", "<file>", "--spool-dir / CISIZER_SPOOL_DIR"),
+        ("CISIZER_LOG_LEVEL", "loud", "--log-level / CISIZER_LOG_LEVEL"),
+    ],
+)
+def test_bad_option_value_runs_the_command_unmeasured(
+    tmp_path: Path, receiver: FakeReceiver, variable: str, value: str, names: str
+) -> None:
+    """A bad CISIZER_* value is said once; the command runs and keeps its code."""
+    if value == "<file>":
+        value = str(tmp_path / "a-file")
+        Path(value).write_text("")
+    env = agent_env(tmp_path, receiver, **{variable: value})
+
+    done = run_agent(["run", "--", "sh", "-c", "echo RAN; exit 3"], env)
+
+    assert done.returncode == 3
+    assert done.stdout == "RAN\n"
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"cisizer-agent: error: invalid value for {names}: ")
+    assert line.endswith("; running the command without measuring it")
+    assert receiver.requests == []
+
+
+def test_bad_flag_without_separator_still_runs_the_command(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """A bad flag before a command given without `--` runs that command bare."""
+    env = agent_env(tmp_path, receiver)
+
+    done = run_agent(["run", "--interval", "0", "sh", "-c", "exit 6"], env)
+
+    assert done.returncode == 6
+    assert "invalid value for --interval / CISIZER_INTERVAL" in done.stderr
+    assert receiver.requests == []
+
+
+def test_unknown_option_is_not_taken_for_the_command(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """An unknown option before `--` is reported; the command after `--` runs."""
+    done = run_agent(
+        ["run", "--bogus", "--", "sh", "-c", "echo RAN"],
+        agent_env(tmp_path, receiver),
+    )
+
+    assert done.returncode == 0
+    assert done.stdout == "RAN\n"
+    assert "No such option '--bogus'" in done.stderr
+
+
+def test_options_after_the_command_belong_to_it(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """Without `--`, everything after the command's name is the command's."""
+    done = run_agent(
+        ["run", "sh", "-c", "echo $0", "--interval"], agent_env(tmp_path, receiver)
+    )
+
+    assert done.returncode == 0
+    assert done.stdout == "--interval\n"
+    assert len(receiver.requests) == 1
+
+
+def test_bad_option_without_command_is_a_usage_error(tmp_path: Path) -> None:
+    """With nothing after `--` a bad value is a plain usage error, exit code 2."""
+    env = agent_env(tmp_path, None, CISIZER_INTERVAL="0.01")
+
+    done = run_agent(["run", "--"], env)
+
+    assert done.returncode == 2
+    assert "Usage:" in done.stderr
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://host", "http://"])
+def test_run_with_a_bad_url_runs_the_command_unmeasured(
+    tmp_path: Path, url: str
+) -> None:
+    """A malformed receiver URL is named up front; the command runs as usual."""
+    done = run_agent(
+        ["run", "--", "sh", "-c", "exit 5"], agent_env(tmp_path, None, CISIZER_URL=url)
+    )
+
+    assert done.returncode == 5
+    assert f"--url / CISIZER_URL: {url!r} is not an http://" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "spool").exists()
+
+
+def test_start_with_a_bad_url_is_an_error(tmp_path: Path) -> None:
+    """start refuses a malformed receiver URL with exit code 2, naming the flag."""
+    done = run_agent(["start", "--url", "notaurl"], agent_env(tmp_path, None))
+
+    assert done.returncode == 2
+    assert "--url / CISIZER_URL: 'notaurl' is not an http://" in done.stderr
+    assert not (tmp_path / "state" / "sampler.pid").exists()
+
+
+def test_flush_with_a_bad_url_says_why_per_file(tmp_path: Path) -> None:
+    """flush to a malformed URL keeps each file and says why, without a traceback."""
+    from cisizer.agent import Spool
+
+    from .conftest import make_push
+
+    spool = Spool(tmp_path / "spool")
+    paths = [spool.write(make_push(r), url=None, token="t") for r in ("1", "2")]
+
+    done = run_agent(["flush", "--url", "notaurl"], agent_env(tmp_path, None))
+
+    assert done.returncode == 0
+    assert done.stderr.splitlines() == [
+        f"cisizer-agent: summary kept at {path} for a later retry: receiver URL "
+        "'notaurl' is not an http:// or https:// URL with a host"
+        for path in paths
+    ]
+    assert spool.paths() == paths

@@ -231,6 +231,12 @@ def _identity(options: dict[str, Any]) -> Identity:
         raise ConfigurationError(
             f"nowhere to send the summary; set {', '.join(missing)}"
         )
+    from cisizer.agent._delivery import check_url
+
+    try:
+        check_url(options["url"])
+    except ConfigurationError as err:
+        raise ConfigurationError(f"--url / CISIZER_URL: {err}") from None
     return identity
 
 
@@ -252,7 +258,50 @@ def cli() -> None:
     """
 
 
-@cli.command(context_settings={"ignore_unknown_options": True})
+class _RunCommand(click.Command):
+    """``run``, which runs its command unmeasured when an option is bad.
+
+    A wrong ``CISIZER_*`` value is the agent's problem, not the job's: the
+    error is said once and the command still runs, keeping its exit code.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse the options; on a bad one, run the command bare and exit."""
+        try:
+            return super().parse_args(ctx, list(args))
+        except click.UsageError as err:
+            command = self._command(ctx, args)
+            if not command:
+                raise
+            _say(
+                f"error: {_usage_problem(err).rstrip('.')}; "
+                "running the command without measuring it"
+            )
+            sys.exit(_run_bare(command))
+
+    def _command(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            return args[args.index("--") + 1 :]
+        # Without "--" the command is what follows the options, if the
+        # options at least split from it.
+        try:
+            values, _, _ = self.make_parser(ctx).parse_args(list(args))
+        except click.UsageError:
+            return []
+        return [str(arg) for arg in values.get("command") or ()]
+
+
+def _usage_problem(err: click.UsageError) -> str:
+    param = getattr(err, "param", None)
+    if not isinstance(err, click.BadParameter) or not isinstance(param, click.Option):
+        return err.format_message()
+    envvar = param.envvar
+    variables = [envvar] if isinstance(envvar, str) else list(envvar or ())
+    names = " / ".join([*param.opts, *variables])
+    return f"invalid value for {names}: {err.message}"
+
+
+@cli.command(cls=_RunCommand, context_settings={"allow_interspersed_args": False})
 @_identity_options()
 @_delivery_options()
 @_sampling_options()
@@ -372,7 +421,7 @@ def _finish(
         return
     try:
         delivery = deliver(
-            Spool(settings.spool_dir),
+            Spool(path.parent),
             path,
             url=settings.url,
             token=settings.push_token,
