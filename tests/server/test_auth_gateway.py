@@ -320,6 +320,9 @@ def test_refusal_says_why_without_echoing_the_token(
 
     assert response.status_code == 401
     assert response.json()["detail"] == detail
+    assert response.headers["WWW-Authenticate"] == (
+        'Gateway realm="cisizer", header="X-Access-Token"'
+    )
     assert headers["X-Access-Token"] not in response.text
 
 

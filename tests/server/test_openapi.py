@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 import schemathesis
@@ -142,3 +144,47 @@ def test_schemathesis_finds_no_violation(live_server, push, make_push, mode):
         explored += _explore(operation, mode, live_server.url, headers)
 
     assert explored >= 16
+
+
+def test_swagger_without_slash_redirects_relatively(http):
+    """/swagger redirects to swagger/, which resolves under any path prefix."""
+    response = http.get("/swagger")
+
+    assert response.status_code == 301
+    assert response.headers["location"] == "swagger/"
+    assert response.next_request.url.path == "/swagger/"
+    assert urljoin("https://ci.example/sizer/swagger", "swagger/") == (
+        "https://ci.example/sizer/swagger/"
+    )
+
+
+def test_swagger_ui_uses_only_relative_local_assets(http):
+    """The page names its assets relative to /swagger/, and each answers 200."""
+    page = http.get("/swagger/")
+    assets = re.findall(r'(?:src|href)="([^"]*)"', page.text)
+
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert assets == [
+        "static/swagger-ui.css",
+        "static/swagger-ui-bundle.js",
+        "static/swagger-ui-standalone-preset.js",
+        "init.js",
+    ]
+    for asset in assets:
+        response = http.get(f"/swagger/{asset}")
+        assert response.status_code == 200, asset
+        assert len(response.content) > 100, asset
+    bundle = http.get("/swagger/static/swagger-ui-bundle.js")
+    assert len(bundle.content) > 100_000
+
+
+def test_swagger_init_loads_the_document_relative_to_the_page(http):
+    """init.js asks for openapi.json beside the page, which is the live document."""
+    init = http.get("/swagger/init.js")
+    document = http.get("/swagger/openapi.json")
+
+    assert 'new URL("openapi.json", document.baseURI)' in init.text
+    assert "/swagger/" not in init.text
+    assert document.json()["openapi"] == "3.0.3"
+    assert "/api/v1/metrics" in document.json()["paths"]

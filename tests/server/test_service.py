@@ -28,31 +28,13 @@ def test_info_describes_the_receiver(http):
     }
 
 
-def test_swagger_ui_is_served_from_the_package(http):
-    """/swagger serves Swagger UI with its assets and the live OpenAPI document."""
-    page = http.get("/swagger")
-    bundle = http.get("/swagger/static/swagger-ui-bundle.js")
-    init = http.get("/swagger/init.js")
-    document = http.get("/swagger/openapi.json")
-
-    assert page.status_code == 200
-    assert "text/html" in page.headers["content-type"]
-    assert "/swagger/static/swagger-ui-bundle.js" in page.text
-    assert "https://" not in page.text
-    assert bundle.status_code == 200
-    assert len(bundle.content) > 100_000
-    assert "/swagger/openapi.json" in init.text
-    assert document.json()["openapi"] == "3.0.3"
-    assert "/api/v1/metrics" in document.json()["paths"]
-
-
 def test_unknown_route_is_a_problem_404(http):
     """An unknown path answers problem+json 404."""
     response = http.get("/api/v1/nothing-here")
 
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["title"] == "Not Found"
+    assert response.json()["title"] == "Not found"
 
 
 def test_unknown_method_is_405(http):

@@ -87,7 +87,8 @@ def _responder(route: Route, state: State) -> Responder:
             resp.data = reply.raw
             resp.content_type = reply.content_type
         elif reply.body is not None:
-            resp.text = json.dumps(converter.unstructure(reply.body))
+            # A NaN or infinity is a bug to see, never invalid JSON to send.
+            resp.text = json.dumps(converter.unstructure(reply.body), allow_nan=False)
             resp.content_type = falcon.MEDIA_JSON
 
     respond.__doc__ = route.handler.__doc__
@@ -101,11 +102,14 @@ def _resources(routes: tuple[Route, ...], state: State) -> dict[str, object]:
 
     resources: dict[str, object] = {}
     for path, path_routes in by_path.items():
-        members: dict[str, Any] = {
-            "tiers": {route.method: route.tier for route in path_routes}
-        }
+        tiers = {route.method: route.tier for route in path_routes}
+        members: dict[str, Any] = {"tiers": tiers}
         for route in path_routes:
             members[f"on_{route.method.lower()}"] = _responder(route, state)
+            if route.method == "GET":
+                # HEAD answers as GET does; Falcon drops the body, keeps the length.
+                tiers["HEAD"] = route.tier
+                members["on_head"] = members["on_get"]
         resources[path] = type("Resource", (), members)()
     return resources
 

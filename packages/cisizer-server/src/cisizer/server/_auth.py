@@ -34,7 +34,12 @@ import attrs
 import falcon
 
 from cisizer.core import JobKey, PushTokenSigner, read_token_matches
-from cisizer.server._errors import AuthenticationError, PermissionDeniedError
+from cisizer.server._errors import (
+    BEARER_CHALLENGE,
+    GATEWAY_CHALLENGE,
+    AuthenticationError,
+    PermissionDeniedError,
+)
 from cisizer.server._gateway import GATEWAY_HEADER, GatewayVerifier, load_public_key
 from cisizer.server._jwks import JwksCache
 from cisizer.server._oidc import sessions_from_settings
@@ -132,6 +137,7 @@ class _PersonModeAuthenticator:
 
     kind = "person"
     missing = "a credential is required"
+    challenge = BEARER_CHALLENGE
 
     def __init__(self, read_token: str, signer: PushTokenSigner) -> None:
         """Check machine credentials against ``read_token`` and ``signer``."""
@@ -161,7 +167,7 @@ class _PersonModeAuthenticator:
             )
         if token is not None:
             raise AuthenticationError("Authorization: not the read token")
-        raise AuthenticationError(self.missing)
+        raise AuthenticationError(self.missing, challenge=self.challenge)
 
 
 class OidcModeAuthenticator(_PersonModeAuthenticator):
@@ -187,6 +193,7 @@ class GatewayModeAuthenticator(_PersonModeAuthenticator):
 
     kind = "gateway"
     missing = f"{GATEWAY_HEADER}: a gateway JWT is required"
+    challenge = GATEWAY_CHALLENGE
 
     def __init__(
         self, read_token: str, signer: PushTokenSigner, verifier: GatewayVerifier

@@ -16,7 +16,9 @@ also subclasses the builtin a caller would expect::
 Errors of :mod:`cisizer.core` map too: ``ValidationError`` to 400,
 ``NoHistoryError`` to 404 and ``TokenError`` to 401; a database that cannot
 be reached (or stays locked) answers 503 with ``Retry-After``.  Every answer is an
-RFC 9457 ``application/problem+json`` document.
+RFC 9457 ``application/problem+json`` document whose ``title`` is the
+status's phrase in sentence case (``Not found``, ``Method not allowed``),
+Falcon's own routing errors included.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import sqlalchemy as sa
 from cisizer.core import NoHistoryError, TokenError, ValidationError
 
 __all__ = [
+    "BEARER_CHALLENGE",
+    "GATEWAY_CHALLENGE",
     "PROBLEM_CONTENT_TYPE",
     "AuthenticationError",
     "ConfigurationError",
@@ -44,11 +48,34 @@ __all__ = [
     "ServerError",
     "UnsupportedMediaTypeError",
     "install_error_handlers",
+    "problem_title",
 ]
 
 _LOGGER = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+BEARER_CHALLENGE = "Bearer"
+# The gateway's JWT travels in a header of its own, not in Authorization, so
+# its challenge names a scheme of its own and the header to send it in.
+GATEWAY_CHALLENGE = 'Gateway realm="cisizer", header="X-Access-Token"'
+
+_TITLES = {
+    400: "Invalid request",
+    413: "Payload too large",
+    414: "URI too long",
+    500: "Internal server error",
+}
+
+
+def problem_title(status: int) -> str:
+    """The title of every problem with ``status``: its phrase in sentence case."""
+    if status in _TITLES:
+        return _TITLES[status]
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+    return phrase[:1] + phrase[1:].lower()
 
 
 class ServerError(Exception):
@@ -76,10 +103,19 @@ class InvalidRequestError(RequestError, ValueError):
 
 
 class AuthenticationError(RequestError, PermissionError):
-    """No credential, or one the receiver does not accept."""
+    """No credential, or one the receiver does not accept.
+
+    ``challenge`` is the ``WWW-Authenticate`` value of the answer: how to
+    authenticate instead (``Bearer`` unless the raiser knows better).
+    """
 
     status = 401
     title = "Unauthorized"
+
+    def __init__(self, *args: object, challenge: str = BEARER_CHALLENGE) -> None:
+        """Keep the message and the challenge to answer with."""
+        super().__init__(*args)
+        self.challenge = challenge
 
 
 class PermissionDeniedError(RequestError, PermissionError):
@@ -118,35 +154,37 @@ def _problem(
         body["detail"] = detail
     resp.status = status
     resp.content_type = PROBLEM_CONTENT_TYPE
-    resp.text = json.dumps(body)
+    resp.text = json.dumps(body, allow_nan=False)
 
 
 def _on_request_error(
     req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
 ) -> None:
     assert isinstance(ex, RequestError)
-    _problem(resp, ex.status, ex.title, str(ex) or None)
+    _problem(resp, ex.status, problem_title(ex.status), str(ex) or None)
     if isinstance(ex, AuthenticationError):
-        resp.set_header("WWW-Authenticate", "Bearer")
+        resp.set_header("WWW-Authenticate", ex.challenge)
 
 
 def _on_validation_error(
     req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
 ) -> None:
-    _problem(resp, 400, "Invalid request", str(ex))
+    _problem(resp, 400, problem_title(400), str(ex))
 
 
 def _on_no_history(
     req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
 ) -> None:
-    _problem(resp, 404, "Not found", str(ex) or "no runs of this job to size from")
+    _problem(
+        resp, 404, problem_title(404), str(ex) or "no runs of this job to size from"
+    )
 
 
 def _on_token_error(
     req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
 ) -> None:
-    _problem(resp, 401, "Unauthorized", f"push token: {ex}")
-    resp.set_header("WWW-Authenticate", "Bearer")
+    _problem(resp, 401, problem_title(401), f"push token: {ex}")
+    resp.set_header("WWW-Authenticate", BEARER_CHALLENGE)
 
 
 def _on_http_error(
@@ -154,10 +192,7 @@ def _on_http_error(
 ) -> None:
     assert isinstance(ex, falcon.HTTPError)
     status = ex.status_code
-    title = ex.title or ""
-    if not title or title[:3].isdigit():
-        title = http.HTTPStatus(status).phrase
-    _problem(resp, status, title, ex.description)
+    _problem(resp, status, problem_title(status), ex.description)
     headers = ex.headers or {}
     pairs = headers.items() if isinstance(headers, Mapping) else headers
     for name, value in pairs:
@@ -168,7 +203,7 @@ def _on_database_unavailable(
     req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
 ) -> None:
     _LOGGER.warning("database unavailable: %s", type(ex).__name__)
-    _problem(resp, 503, "Service unavailable", "database: not reachable or busy")
+    _problem(resp, 503, problem_title(503), "database: not reachable or busy")
     resp.set_header("Retry-After", "5")
 
 
@@ -177,7 +212,7 @@ def _on_database_data_error(
 ) -> None:
     # Validation should catch every such value first; this keeps a miss a 4xx.
     _LOGGER.warning("database refused a value: %s", type(ex).__name__)
-    _problem(resp, 400, "Invalid request", "body: a value does not fit the database")
+    _problem(resp, 400, problem_title(400), "body: a value does not fit the database")
 
 
 def _on_unexpected(
@@ -189,7 +224,7 @@ def _on_unexpected(
         req.uri_template or req.path,
         exc_info=ex,
     )
-    _problem(resp, 500, "Internal server error", None)
+    _problem(resp, 500, problem_title(500), None)
 
 
 def install_error_handlers(app: falcon.App[falcon.Request, falcon.Response]) -> None:

@@ -17,7 +17,11 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import Key, import_key
 from joserfc.jws import JWSRegistry
 
-from cisizer.server._errors import AuthenticationError, ConfigurationError
+from cisizer.server._errors import (
+    GATEWAY_CHALLENGE,
+    AuthenticationError,
+    ConfigurationError,
+)
 from cisizer.server._jwks import JwksCache, check_algorithms, refusal_reason
 from cisizer.server._session import User
 
@@ -82,10 +86,13 @@ class GatewayVerifier:
             claims.validate(decoded.claims)
         except JoseError as error:
             raise AuthenticationError(
-                f"{GATEWAY_HEADER}: {refusal_reason(error)}"
+                f"{GATEWAY_HEADER}: {refusal_reason(error)}",
+                challenge=GATEWAY_CHALLENGE,
             ) from None
         except ValueError:
-            raise AuthenticationError(f"{GATEWAY_HEADER}: not a JWT") from None
+            raise AuthenticationError(
+                f"{GATEWAY_HEADER}: not a JWT", challenge=GATEWAY_CHALLENGE
+            ) from None
         return User.from_claims(decoded.claims, self._groups_claim)
 
     def _decode(self, token: str) -> jwt.Token:

@@ -287,43 +287,6 @@ def delete_override(state: State, req: falcon.Request, params: dict[str, str]) -
     return Reply(status=204)
 
 
-_SWAGGER_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>CI Sizer API</title>
-<link rel="stylesheet" href="/swagger/static/swagger-ui.css">
-</head>
-<body>
-<div id="swagger-ui"></div>
-<script src="/swagger/static/swagger-ui-bundle.js"></script>
-<script src="/swagger/static/swagger-ui-standalone-preset.js"></script>
-<script src="/swagger/init.js"></script>
-</body>
-</html>
-"""
-
-_SWAGGER_INIT = """window.onload = function () {
-  window.ui = SwaggerUIBundle({
-    url: "/swagger/openapi.json",
-    dom_id: "#swagger-ui",
-    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-    layout: "StandaloneLayout"
-  });
-};
-"""
-
-
-def swagger_page(state: State, req: falcon.Request, params: dict[str, str]) -> Reply:
-    """Serve Swagger UI for this receiver's OpenAPI document."""
-    return Reply(raw=_SWAGGER_PAGE.encode(), content_type=falcon.MEDIA_HTML)
-
-
-def swagger_init(state: State, req: falcon.Request, params: dict[str, str]) -> Reply:
-    """Serve the script that points Swagger UI at the OpenAPI document."""
-    return Reply(raw=_SWAGGER_INIT.encode(), content_type=falcon.MEDIA_JS)
-
-
 def openapi_document(
     state: State, req: falcon.Request, params: dict[str, str]
 ) -> Reply:

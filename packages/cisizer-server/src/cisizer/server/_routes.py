@@ -37,6 +37,7 @@ from cisizer.core import (
 )
 from cisizer.server import _report_resources as reports
 from cisizer.server import _resources as r
+from cisizer.server import _swagger as swagger
 from cisizer.server._auth import Tier
 
 __all__ = ["ROUTES", "Handler", "QueryParam", "Route"]
@@ -432,7 +433,7 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "GET",
         "/swagger",
-        r.swagger_page,
+        swagger.swagger_page,
         Tier.OPEN,
         "swagger",
         "Swagger UI",
@@ -442,7 +443,7 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "GET",
         "/swagger/init.js",
-        r.swagger_init,
+        swagger.swagger_init,
         Tier.OPEN,
         "swagger_init",
         "Swagger UI start script",
