@@ -173,7 +173,7 @@ def test_no_url_is_a_usage_error(url: str | None) -> None:
     [
         (
             ["overrides", "set", "grp/sub", "--runs", "7"],
-            "organization: 'grp/sub' contains '/', which no name may contain",
+            "organization: must not contain '/' (got 'grp/sub')",
         ),
         (
             ["overrides", "delete", "grp", "grp/sub/proj"],
@@ -186,24 +186,23 @@ def test_no_url_is_a_usage_error(url: str | None) -> None:
         ),
         (
             ["sizing", "my-org", "my-repo", ".gitlab-ci.yml", "rspec 1/3"],
-            "job: 'rspec 1/3' contains '/', which no name may contain",
+            "job: must not contain '/' (got 'rspec 1/3')",
         ),
         (
             ["token", "my-org", "my-repo", ".github/workflows/ci.yml", "build"],
-            "workflow: '.github/workflows/ci.yml' contains '/', "
-            "which no name may contain",
+            "workflow: must not contain '/' (got '.github/workflows/ci.yml')",
         ),
         (
             ["metrics", "runner", "pool/7"],
-            "runner: 'pool/7' contains '/', which no name may contain",
+            "runner: must not contain '/' (got 'pool/7')",
         ),
         (
             ["overview", "--org", "grp/sub"],
-            "organization: 'grp/sub' contains '/', which no name may contain",
+            "organization: must not contain '/' (got 'grp/sub')",
         ),
         (
             ["metrics", "job", "my-org", "my-repo", "ci.yml", ""],
-            "job: must not be empty",
+            "job: must not be empty (got '')",
         ),
     ],
 )

@@ -730,9 +730,7 @@ def test_a_slashed_name_says_what_is_wrong(client: Any) -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         client.sizing("my-org", "my-repo", ".gitlab-ci.yml", "rspec 1/3")
 
-    assert str(caught.value) == (
-        "job: 'rspec 1/3' contains '/', which no name may contain"
-    )
+    assert str(caught.value) == ("job: must not contain '/' (got 'rspec 1/3')")
 
 
 def test_a_full_repository_name_is_sent_as_its_short_name(
@@ -771,14 +769,23 @@ def test_a_nested_repository_name_is_refused(client: Any) -> None:
 @pytest.mark.parametrize(
     ("job", "message"),
     [
-        ("", "job: must not be empty"),
-        ("x" * 256, "job: must be at most 255 characters"),
+        ("", "job: must not be empty (got '')"),
+        (" ", "job: must not be only whitespace (got ' ')"),
+        (
+            "a\u202eb",
+            "job: must not contain invisible characters such as U+202E "
+            "(got 'a\\u202eb')",
+        ),
+        (
+            "x" * 256,
+            f"job: must be at most 255 characters (got '{'x' * 59}…')",
+        ),
     ],
 )
 def test_an_invalid_name_is_refused_with_the_receivers_rule(
     client: Any, api: respx.MockRouter, job: str, message: str
 ) -> None:
-    """An empty or overlong name fails as the receiver would, without a request."""
+    """A name the receiver would refuse fails the same way, without a request."""
     route = api.route().respond(500)
 
     with pytest.raises(InvalidArgumentError) as caught:

@@ -142,21 +142,19 @@ def _quote(segment: str) -> str:
 def name(value: str, argument: str) -> str:
     """Return ``value`` if the receiver can take it as the name ``argument``.
 
-    The rules are the receiver's: not empty, at most 255 characters, no
-    control characters, and no ``/``, which a URL path cannot carry (the
+    The rules are the receiver's (:func:`cisizer.core.check_name`): not
+    empty, at most 255 characters, no control or invisible characters, not
+    only whitespace, and no ``/``, which a URL path cannot carry (the
     receiver's server decodes ``%2F`` before routing).
 
     Raises:
         InvalidArgumentError: naming ``argument``, before anything is sent.
     """
-    if "/" in value:
-        raise InvalidArgumentError(
-            f"{argument}: {value!r} contains '/', which no name may contain"
-        )
     try:
         return check_name(value, argument)
     except ValidationError as error:
-        raise InvalidArgumentError(str(error)) from None
+        shown = value if len(value) <= 60 else value[:59] + "…"
+        raise InvalidArgumentError(f"{error} (got {shown!r})") from None
 
 
 def repo_name(organization: str, repository: str) -> str:
