@@ -25,7 +25,12 @@ from __future__ import annotations
 
 import sys
 
-from cisizer.client import CISizerError, Client, NotFoundError
+from cisizer.client import (
+    CISizerError,
+    Client,
+    InvalidArgumentError,
+    NotFoundError,
+)
 from cisizer.core import Sizing
 
 # Used while a job has no runs yet: a generous guess, replaced after the
@@ -81,6 +86,11 @@ def main(argv: list[str]) -> int:
             sizing = client.sizing(organization, repository, workflow, job)
     except NotFoundError:
         sys.stdout.write(to_yaml(FALLBACK, "no history yet: fallback resources"))
+        return 0
+    except InvalidArgumentError as error:
+        # A name CI Sizer cannot hold (e.g. a job "rspec 1/3") never gets a sizing.
+        print(f"CI Sizer cannot size this job: {error}", file=sys.stderr)
+        sys.stdout.write(to_yaml(FALLBACK, "name not sizable: fallback resources"))
         return 0
     except CISizerError as error:
         # A provider should still create the runner: fall back, but say why.

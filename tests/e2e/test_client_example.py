@@ -54,14 +54,16 @@ def _push(run_id: str, end: datetime) -> Push:
     )
 
 
-def _run_example(live_server: Any) -> subprocess.CompletedProcess[str]:
+def _run_example(
+    live_server: Any, job: tuple[str, ...] = JOB
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "CISIZER_URL": live_server.url,
         "CISIZER_READ_TOKEN": live_server.read_token,
     }
     return subprocess.run(
-        [sys.executable, str(EXAMPLE), *JOB],
+        [sys.executable, str(EXAMPLE), *job],
         env=env,
         capture_output=True,
         text=True,
@@ -110,3 +112,14 @@ def test_example_falls_back_while_a_job_has_no_history(live_server: Any) -> None
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# no history yet: fallback resources\n")
     assert "        cpu: 1\n        memory: 2Gi\n" in result.stdout
+
+
+def test_example_falls_back_for_a_name_no_sizing_can_have(live_server: Any) -> None:
+    """A job named "rspec 1/3" gets the fallback and the reason on stderr."""
+    result = _run_example(live_server, ("my-org", "my-repo", "ci.yml", "rspec 1/3"))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# name not sizable: fallback resources\n")
+    assert result.stderr == (
+        "CI Sizer cannot size this job: job: must not contain '/' (got 'rspec 1/3')\n"
+    )
