@@ -16,6 +16,7 @@ from cisizer.core import (
     RunStatus,
     Sizing,
     SizingParams,
+    Stats,
     ValidationError,
     converter,
     format_datetime,
@@ -244,3 +245,13 @@ def test_integers_structure_into_float_fields(push_body: dict[str, Any]) -> None
 def test_float_round_trip(value: float) -> None:
     """Every finite float survives unstructure, JSON text and float()."""
     assert float(json.loads(json.dumps(converter.unstructure(value)))) == value
+
+
+def test_ints_in_float_fields_unstructure_unchanged() -> None:
+    """A model built in code with an int where a float is declared keeps the int."""
+    stats = Stats(peak=18567168, avg=2.5)  # type: ignore[arg-type]
+
+    data = converter.unstructure(stats)
+
+    assert (data["peak"], data["avg"]) == (18567168, 2.5)
+    assert type(data["peak"]) is int

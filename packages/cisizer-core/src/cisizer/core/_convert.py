@@ -110,9 +110,12 @@ def _enum_value(member: enum.Enum) -> Any:
     return member.value
 
 
-def _whole_float_as_int(value: float) -> float | int:
-    # Only below 2**53 is every whole float an exact integer JSON readers agree
-    # on; larger ones stay floats rather than become long digit strings.
+def _whole_float_as_int(value: object) -> object:
+    # Models built in code may hold an int where a float is declared.  Only up
+    # to 2**53 is every whole float an integer that JSON readers agree on;
+    # larger ones stay floats rather than become long digit strings.
+    if not isinstance(value, float):
+        return value
     if value.is_integer() and abs(value) <= _MAX_EXACT_INT:
         return int(value)
     return value
