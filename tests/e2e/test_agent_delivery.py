@@ -245,3 +245,138 @@ def test_agent_killed_mid_push_loses_and_doubles_nothing(
     assert "summary delivered" in flushed.stderr
     assert len(stored_runs(live_server)) == 1
     assert spooled(tmp_path) == []
+
+
+def runs_of(live_server: Any, org: str, repo: str, workflow: str, job: str) -> Any:
+    answer = httpx.get(
+        f"{live_server.url}/api/v1/metrics/repo/{org}/{repo}/{workflow}/{job}",
+        headers=live_server.read_headers,
+    )
+    answer.raise_for_status()
+    return answer.json()
+
+
+def test_unwritable_spool_falls_back_and_reports_delivery(
+    tmp_path: Path, live_server: Any
+) -> None:
+    """With the spool unwritable the summary goes through the temp dir, once."""
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    env = agent_env(
+        tmp_path,
+        live_server.url,
+        push_token(live_server),
+        CISIZER_SPOOL_DIR=str(blocker / "spool"),
+        TMPDIR=str(tmp_path),
+    )
+
+    done = subprocess.run(
+        [*AGENT, "run", "--", "true"], env=env, capture_output=True, text=True
+    )
+
+    (run,) = stored_runs(live_server)
+    assert done.returncode == 0
+    assert f"using {tmp_path / 'cisizer-agent-spool'}" in done.stderr
+    assert f"summary delivered (stored with id {run['id']})" in done.stderr
+    assert "could not be sent" not in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list((tmp_path / "cisizer-agent-spool").glob("*.json")) == []
+
+
+GITHUB_MATRIX = {
+    "GITHUB_ACTIONS": "true",
+    "GITHUB_REPOSITORY": "acme/widgets",
+    "GITHUB_REPOSITORY_OWNER": "acme",
+    "GITHUB_WORKFLOW_REF": "acme/widgets/.github/workflows/ci.yml@refs/heads/main",
+    "GITHUB_JOB": "build",
+    "GITHUB_RUN_ID": "888",
+    "GITHUB_RUN_ATTEMPT": "1",
+}
+
+
+def matrix_leg(
+    tmp_path: Path, live_server: Any, runner: str, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    env = agent_env(tmp_path, live_server.url, push_token(live_server))
+    for name in ("CISIZER_ORGANIZATION", "CISIZER_REPOSITORY", "CISIZER_WORKFLOW"):
+        del env[name]
+    del env["CISIZER_JOB"], env["CISIZER_RUN_ID"]
+    env.update(GITHUB_MATRIX, RUNNER_NAME=runner, **extra)
+    return subprocess.run(
+        [*AGENT, "run", "--", "true"], env=env, capture_output=True, text=True
+    )
+
+
+def test_matrix_leg_with_a_shared_run_id_is_said_not_stored(
+    tmp_path: Path, live_server: Any
+) -> None:
+    """A second matrix leg under the same run id is reported as NOT stored."""
+    first = matrix_leg(tmp_path, live_server, "linux-runner")
+    second = matrix_leg(tmp_path, live_server, "mac-runner")
+
+    (run,) = stored_runs(live_server)
+    assert run["runner"] == "linux-runner"
+    assert f"summary delivered (stored with id {run['id']})" in first.stderr
+    assert second.returncode == 0
+    assert "summary delivered" not in second.stderr
+    assert (
+        "summary NOT stored: another run with the same key is stored with id "
+        f"{run['id']}" in second.stderr
+    )
+    assert "CISIZER_RUN_ID" in second.stderr
+    assert len(list((tmp_path / "spool" / "rejected").glob("*.json"))) == 1
+
+
+def test_matrix_legs_with_their_own_run_ids_are_all_stored(
+    tmp_path: Path, live_server: Any
+) -> None:
+    """CISIZER_RUN_ID with the leg's index stores every leg of the matrix."""
+    for index, runner in enumerate(("linux-runner", "mac-runner")):
+        done = matrix_leg(tmp_path, live_server, runner, CISIZER_RUN_ID=f"888-{index}")
+        assert "summary delivered" in done.stderr
+
+    runs = stored_runs(live_server)
+    assert sorted((r["run_id"], r["runner"]) for r in runs) == [
+        ("888-0", "linux-runner"),
+        ("888-1", "mac-runner"),
+    ]
+
+
+def test_gitlab_subgroup_parallel_legs_are_stored_as_one_job(
+    tmp_path: Path, live_server: Any
+) -> None:
+    """Legs of a parallel job in grp/sub/proj are two runs of grp/sub.proj rspec."""
+    token = live_server.push_token("grp", "grp/sub.proj", ".gitlab-ci.yml", "rspec")
+    outputs = []
+    for index in (1, 2):
+        env = agent_env(tmp_path, live_server.url, token)
+        for name in list(env):
+            if name.startswith("CISIZER_") and name.removeprefix("CISIZER_") in (
+                "ORGANIZATION",
+                "REPOSITORY",
+                "WORKFLOW",
+                "JOB",
+                "RUN_ID",
+            ):
+                del env[name]
+        env.update(
+            GITLAB_CI="true",
+            CI_PROJECT_PATH="grp/sub/proj",
+            CI_PROJECT_NAMESPACE="grp/sub",
+            CI_JOB_NAME=f"rspec {index}/2",
+            CI_NODE_INDEX=str(index),
+            CI_NODE_TOTAL="2",
+            CI_PIPELINE_ID="31",
+            CI_JOB_ID=str(400 + index),
+        )
+        done = subprocess.run(
+            [*AGENT, "run", "--", "true"], env=env, capture_output=True, text=True
+        )
+        outputs.append(done.stderr)
+
+    runs = runs_of(live_server, "grp", "sub.proj", ".gitlab-ci.yml", "rspec")
+    assert all("summary delivered" in out for out in outputs), outputs
+    assert sorted(r["run_id"] for r in runs) == ["31-401", "31-402"]
+    assert {(r["organization"], r["repository"]) for r in runs} == {
+        ("grp", "grp/sub.proj")
+    }

@@ -528,7 +528,11 @@ def start(state_dir: Path, max_duration: float, log_level: str, **options: Any) 
 
 def _spawn_flush(settings: Settings) -> None:
     """Send earlier spooled summaries from a detached ``flush`` process."""
-    if not Spool(settings.spool_dir).paths():
+    try:
+        if not Spool(settings.spool_dir).paths():
+            return
+    except OSError as err:
+        _log.warning("cannot read the spool %s: %s", settings.spool_dir, err)
         return
     env = dict(os.environ)
     env.update(
@@ -634,12 +638,16 @@ def flush(log_level: str, **options: Any) -> None:
 
     _setup_logging(log_level)
     spool = Spool(options["spool_dir"])
-    deliveries = flush_spool(
-        spool,
-        url=options.get("url"),
-        token=options.get("push_token"),
-        deadline=time.monotonic() + options["push_timeout"],
-    )
+    try:
+        deliveries = flush_spool(
+            spool,
+            url=options.get("url"),
+            token=options.get("push_token"),
+            deadline=time.monotonic() + options["push_timeout"],
+        )
+    except OSError as err:
+        _say(f"cannot read the spool {spool.directory}: {err}")
+        return
     if not deliveries:
         _say(f"nothing to send in {spool.directory}")
     _report(deliveries)

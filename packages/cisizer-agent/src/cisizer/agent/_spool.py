@@ -83,14 +83,18 @@ class Spool:
         return path
 
     def paths(self) -> list[Path]:
-        """Return the spooled files, oldest first."""
+        """Return the spooled files, oldest first; none if there is no spool.
+
+        Raises:
+            OSError: the directory exists but cannot be read.
+        """
         try:
             names = sorted(
                 name
                 for name in os.listdir(self.directory)
                 if name.endswith(_SUFFIX) and not name.startswith(".")
             )
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return []
         return [self.directory / name for name in names]
 
