@@ -42,6 +42,7 @@ _ERROR_TEXT = {
     401: "No acceptable credential",
     403: "The credential does not cover this request",
     404: "Not found",
+    408: "The body did not arrive in time",
     413: "Body larger than --max-body-bytes",
     415: "Body is not application/json",
     503: "The database is not reachable",
@@ -124,10 +125,13 @@ class SchemaBuilder:
 
 
 def _error_statuses(route: Route, mode: AuthMode) -> list[int]:
+    """The error statuses ``route`` can answer, and no others.
+
+    404 only where the route declares it (``route.errors``): a report of a
+    name without runs is zeros, not 404, and a name holding an encoded
+    slash is refused with 400 before routing.
+    """
     statuses = {400, 503, *route.errors}
-    if "{" in route.path:
-        # A name holding an encoded slash splits into a path no route has.
-        statuses.add(404)
     if route.tier is not Tier.OPEN:
         statuses.add(401)
     if route.tier is Tier.PUSH_TOKEN:
@@ -136,7 +140,7 @@ def _error_statuses(route: Route, mode: AuthMode) -> list[int]:
         # The read token on a strict route, or a person the allow-lists exclude.
         statuses.add(403)
     if route.body is not None:
-        statuses.update((413, 415))
+        statuses.update((408, 413, 415))
     return sorted(statuses)
 
 
