@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -733,3 +736,62 @@ def test_runners_with_a_runner_and_overview_is_a_usage_error() -> None:
     result = run_cli("runners", "runner-7", "--overview")
 
     assert result.exit_code == 2
+
+
+DOCS = Path(__file__).parents[2] / "docs" / "client.md"
+
+
+def _documented_commands() -> list[tuple[tuple[str, ...], set[str]]]:
+    """Return each command of the docs' command table and the flags it shows."""
+    commands = []
+    for line in DOCS.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("| `cisizer "):
+            continue
+        synopsis = line.split("`")[1]
+        words = synopsis.split()[1:]
+        path = tuple(itertools.takewhile(lambda w: re.fullmatch("[a-z-]+", w), words))
+        commands.append((path, set(re.findall(r"--[a-z-]+", synopsis))))
+    return commands
+
+
+def _command(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+def _flags(command: click.Command) -> set[str]:
+    return {opt for param in command.params for opt in param.opts if opt[:2] == "--"}
+
+
+def test_docs_list_every_command_with_real_flags() -> None:
+    """docs/client.md names each command once, with flags the command has."""
+    documented = _documented_commands()
+    leaves = [path for path in _commands(main) if path and not _is_group(path)]
+
+    assert sorted(path for path, _ in documented) == sorted(leaves)
+    for path, flags in documented:
+        assert flags <= _flags(_command(path)), path
+
+
+def test_docs_name_the_listing_commands() -> None:
+    """The commands with --all are the ones the docs call listing commands."""
+    text = " ".join(DOCS.read_text(encoding="utf-8").split())
+    sentence = text.split("The listing commands (")[1].split(")")[0]
+    named = {tuple(name.strip("` ").split()) for name in sentence.split(",")}
+    paging = {
+        path
+        for path in _commands(main)
+        if path and not _is_group(path) and "--all" in _flags(_command(path))
+    }
+
+    assert named == paging
+    assert {path for path in paging if "--from" not in _flags(_command(path))} == {
+        ("overrides", "list")
+    }
+
+
+def _is_group(path: tuple[str, ...]) -> bool:
+    return isinstance(_command(path), click.Group)
