@@ -795,6 +795,22 @@ def test_an_invalid_name_is_refused_with_the_receivers_rule(
     assert route.call_count == 0
 
 
+def test_a_runner_named_overview_has_no_report(
+    client: Any, api: respx.MockRouter
+) -> None:
+    """runner_report("overview") is refused instead of decoding the fleet."""
+    route = api.route().respond(500)
+
+    with pytest.raises(InvalidArgumentError) as caught:
+        client.runner_report("overview")
+
+    assert str(caught.value) == (
+        "runner: 'overview' has no report of its own, since "
+        "/api/v1/runners/overview is the fleet overview"
+    )
+    assert route.call_count == 0
+
+
 def test_an_override_scope_needs_every_wider_part(client: Any) -> None:
     """A job override without its workflow is refused before any request."""
     with pytest.raises(InvalidArgumentError, match="wider"):

@@ -639,7 +639,17 @@ def runner_report(
     limit: int | None,
     offset: int | None,
 ) -> Call[RunnerReport]:
-    """``GET /api/v1/runners/{runner}``."""
+    """``GET /api/v1/runners/{runner}``.
+
+    Raises:
+        InvalidArgumentError: for a runner named ``overview``, whose path is
+            the fleet overview's.
+    """
+    if runner == "overview":
+        raise InvalidArgumentError(
+            "runner: 'overview' has no report of its own, since "
+            "/api/v1/runners/overview is the fleet overview"
+        )
     return _report(
         RunnerReport,
         ("runners", name(runner, "runner")),
