@@ -26,8 +26,9 @@ def _headers(live_server, credential):
         "wrong": "not-the-read-token",
         "read": live_server.read_token,
         "push": live_server.push_token(*job),
+        # Expired 7 h ago: beyond the 6 h push grace, whenever the run started.
         "expired_push": live_server.push_token(
-            *job, now=datetime.now(UTC) - timedelta(hours=3)
+            *job, now=datetime.now(UTC) - timedelta(hours=9)
         ),
         "other_push": live_server.push_token("other-org", "repo", "ci.yml", "build"),
     }

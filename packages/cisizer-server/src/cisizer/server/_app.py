@@ -7,7 +7,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import falcon
@@ -18,7 +18,7 @@ from cisizer.core import PushTokenSigner, converter
 from cisizer.server import _storage
 from cisizer.server._auth import AuthMiddleware, build_authenticator
 from cisizer.server._errors import install_error_handlers
-from cisizer.server._input import check_query_names, path_name
+from cisizer.server._input import check_query_names, check_raw_path, path_name
 from cisizer.server._migrate import migrate
 from cisizer.server._oidc import add_login_routes
 from cisizer.server._openapi import build_openapi
@@ -26,7 +26,7 @@ from cisizer.server._resources import State
 from cisizer.server._routes import ROUTES, Route
 from cisizer.server._settings import AuthMode, Settings
 
-__all__ = ["RequestLogMiddleware", "create_app"]
+__all__ = ["RawPathMiddleware", "RequestLogMiddleware", "create_app"]
 
 _LOGGER = logging.getLogger("cisizer.server.requests")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}", re.ASCII)
@@ -68,7 +68,29 @@ class RequestLogMiddleware:
         )
 
 
+class RawPathMiddleware:
+    """Refuse an encoded slash in an API path before the router splits it.
+
+    Note:
+        Only servers that hand over the undecoded path (gunicorn's
+        ``RAW_URI``, uWSGI's ``REQUEST_URI``) can be checked; others route
+        ``a%2Fb`` as two segments.
+    """
+
+    def __init__(self, templates: Collection[str]) -> None:
+        """Name path parameters after the route ``templates``."""
+        self._templates = tuple(templates)
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Raise 400 naming the parameter whose segment holds ``%2F``."""
+        raw = req.env.get("RAW_URI") or req.env.get("REQUEST_URI")
+        if isinstance(raw, str):
+            check_raw_path(raw, self._templates)
+
+
 Responder = Callable[..., None]
+# Load balancers' health probes may add query parameters of their own.
+_ANY_QUERY = frozenset({"/health"})
 
 
 def _responder(route: Route, state: State) -> Responder:
@@ -77,7 +99,8 @@ def _responder(route: Route, state: State) -> Responder:
     def respond(
         resource: object, req: falcon.Request, resp: falcon.Response, **params: str
     ) -> None:
-        check_query_names(req, allowed)
+        if route.path not in _ANY_QUERY:
+            check_query_names(req, allowed)
         names = {name: path_name(value, name) for name, value in params.items()}
 
         reply = route.handler(state, req, names)
@@ -146,7 +169,11 @@ def create_app(
         openapi=build_openapi(version, settings.auth_mode),
     )
 
-    middleware: list[Any] = [RequestLogMiddleware(), AuthMiddleware(authenticator)]
+    middleware: list[Any] = [
+        RequestLogMiddleware(),
+        RawPathMiddleware([route.path for route in ROUTES]),
+        AuthMiddleware(authenticator),
+    ]
     app = falcon.App(middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     # A blank value (?runs=) is then refused like any bad value, not ignored.

@@ -28,12 +28,13 @@ ingest routes look at ``Authorization`` only, as in mode ``none``.
 from __future__ import annotations
 
 import enum
+from datetime import timedelta
 from typing import Any, Protocol
 
 import attrs
 import falcon
 
-from cisizer.core import JobKey, PushTokenSigner, read_token_matches
+from cisizer.core import JobKey, PushToken, PushTokenSigner, read_token_matches
 from cisizer.server._errors import (
     BEARER_CHALLENGE,
     GATEWAY_CHALLENGE,
@@ -76,13 +77,15 @@ class Principal:
 
     ``kind`` is ``anonymous``, ``read_token``, ``push_token``, ``session``
     (mode oidc) or ``gateway``.  ``job`` is the scope of a push token and
-    ``user`` the person of a session or gateway JWT; both are ``None`` for
-    every other kind.
+    ``token`` the push token as checked (with its expiry), ``user`` the
+    person of a session or gateway JWT; each is ``None`` for every other
+    kind.
     """
 
     kind: str
     job: JobKey | None = None
     user: User | None = None
+    token: PushToken | None = attrs.field(default=None, repr=False)
 
 
 ANONYMOUS = Principal("anonymous")
@@ -107,12 +110,23 @@ def _bearer(req: falcon.Request) -> str | None:
 
 
 class NoneModeAuthenticator:
-    """Auth mode ``none``: the Bearer read token, and push tokens for ingest."""
+    """Auth mode ``none``: the Bearer read token, and push tokens for ingest.
 
-    def __init__(self, read_token: str, signer: PushTokenSigner) -> None:
+    A push token is admitted here until ``grace`` after it expired; the
+    ingest responder then checks that it had not expired when the run
+    started, which only the body tells.
+    """
+
+    def __init__(
+        self,
+        read_token: str,
+        signer: PushTokenSigner,
+        grace: timedelta = timedelta(0),
+    ) -> None:
         """Check credentials against ``read_token`` and the push token ``signer``."""
         self._read_token = read_token
         self._signer = signer
+        self._grace = grace
 
     def authenticate(self, req: falcon.Request, tier: Tier) -> Principal:
         """Return who is calling, or raise when the tier is not met."""
@@ -124,8 +138,19 @@ class NoneModeAuthenticator:
             raise AuthenticationError("Authorization: a Bearer token is required")
 
         if tier is Tier.PUSH_TOKEN:
-            # A TokenError from verify() is answered 401 by the error handlers.
-            return Principal("push_token", self._signer.verify(token))
+            if read_token_matches(token, self._read_token):
+                raise AuthenticationError(
+                    "a push token is required (this looks like the read token)"
+                )
+            # A TokenError from check() is answered 401 by the error handlers.
+            checked = self._signer.check(token, grace=self._grace)
+            job = JobKey(
+                checked.organization,
+                checked.repository,
+                checked.workflow,
+                checked.job,
+            )
+            return Principal("push_token", job, token=checked)
 
         if not read_token_matches(token, self._read_token):
             raise AuthenticationError("Authorization: the read token is required")
@@ -139,9 +164,14 @@ class _PersonModeAuthenticator:
     missing = "a credential is required"
     challenge = BEARER_CHALLENGE
 
-    def __init__(self, read_token: str, signer: PushTokenSigner) -> None:
+    def __init__(
+        self,
+        read_token: str,
+        signer: PushTokenSigner,
+        grace: timedelta = timedelta(0),
+    ) -> None:
         """Check machine credentials against ``read_token`` and ``signer``."""
-        self._machines = NoneModeAuthenticator(read_token, signer)
+        self._machines = NoneModeAuthenticator(read_token, signer, grace)
         self._read_token = read_token
 
     def person(self, req: falcon.Request) -> User | None:
@@ -177,10 +207,14 @@ class OidcModeAuthenticator(_PersonModeAuthenticator):
     missing = f"sign in at /ui/login (the {SESSION_COOKIE} cookie is missing)"
 
     def __init__(
-        self, read_token: str, signer: PushTokenSigner, sessions: Sessions
+        self,
+        read_token: str,
+        signer: PushTokenSigner,
+        sessions: Sessions,
+        grace: timedelta = timedelta(0),
     ) -> None:
         """Read people from ``sessions``."""
-        super().__init__(read_token, signer)
+        super().__init__(read_token, signer, grace)
         self._sessions = sessions
 
     def person(self, req: falcon.Request) -> User | None:
@@ -196,10 +230,14 @@ class GatewayModeAuthenticator(_PersonModeAuthenticator):
     challenge = GATEWAY_CHALLENGE
 
     def __init__(
-        self, read_token: str, signer: PushTokenSigner, verifier: GatewayVerifier
+        self,
+        read_token: str,
+        signer: PushTokenSigner,
+        verifier: GatewayVerifier,
+        grace: timedelta = timedelta(0),
     ) -> None:
         """Verify people with ``verifier``."""
-        super().__init__(read_token, signer)
+        super().__init__(read_token, signer, grace)
         self._verifier = verifier
 
     def person(self, req: falcon.Request) -> User | None:
@@ -222,7 +260,9 @@ def build_authenticator(settings: Settings, signer: PushTokenSigner) -> Authenti
     """
     if settings.auth_mode is AuthMode.OIDC:
         sessions = sessions_from_settings(settings)
-        return OidcModeAuthenticator(settings.read_token, signer, sessions)
+        return OidcModeAuthenticator(
+            settings.read_token, signer, sessions, settings.push_grace
+        )
     if settings.auth_mode is AuthMode.GATEWAY:
         assert settings.gateway_issuer is not None
         assert settings.gateway_audience is not None
@@ -241,8 +281,10 @@ def build_authenticator(settings: Settings, signer: PushTokenSigner) -> Authenti
                 else None
             ),
         )
-        return GatewayModeAuthenticator(settings.read_token, signer, verifier)
-    return NoneModeAuthenticator(settings.read_token, signer)
+        return GatewayModeAuthenticator(
+            settings.read_token, signer, verifier, settings.push_grace
+        )
+    return NoneModeAuthenticator(settings.read_token, signer, settings.push_grace)
 
 
 class AuthMiddleware:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import re
+import time
 from collections.abc import Collection
 from datetime import datetime
 from typing import NoReturn, Protocol, TypeVar
@@ -21,6 +22,7 @@ from cisizer.server._errors import (
 
 __all__ = [
     "check_query_names",
+    "check_raw_path",
     "path_name",
     "query_enum",
     "query_int",
@@ -29,6 +31,8 @@ __all__ = [
 ]
 
 _E = TypeVar("_E", bound=enum.Enum)
+
+DEFAULT_BODY_TIMEOUT = 10.0
 
 
 # Only \uD800-\uDFFF escapes can put a lone surrogate into decoded text.
@@ -39,8 +43,13 @@ def _reject_constant(name: str) -> NoReturn:
     raise InvalidRequestError.field("body", f"{name} is not a JSON number")
 
 
-def read_json(req: falcon.Request, max_bytes: int) -> object:
+def read_json(
+    req: falcon.Request, max_bytes: int, timeout: float = DEFAULT_BODY_TIMEOUT
+) -> object:
     """Read and decode the JSON body, reading at most ``max_bytes`` of it.
+
+    Under gunicorn a body that stops arriving for ``timeout`` seconds, or
+    takes longer than that in all, is answered 408.
 
     Note:
         A declared ``Content-Length`` over the limit is refused before a byte
@@ -52,16 +61,20 @@ def read_json(req: falcon.Request, max_bytes: int) -> object:
             "Content-Type: must be application/json"
             + (f", not {media_type}" if media_type else "")
         )
+    encoding = (req.get_header("Content-Encoding") or "identity").strip().lower()
+    if encoding != "identity":
+        raise UnsupportedMediaTypeError(
+            f"Content-Encoding: {encoding[:40]!r} is not supported; send the body "
+            "uncompressed"
+        )
     length = req.content_length
     if length is not None and length > max_bytes:
         raise PayloadTooLargeError(f"body: larger than the limit of {max_bytes} bytes")
 
     chunked = "chunked" in (req.get_header("Transfer-Encoding") or "").lower()
-    if length is None and chunked:
-        # The server decodes the chunks; read them only up to the limit.
-        data = _read_at_most(req.stream, max_bytes + 1)
-    else:
-        data = _read_at_most(req.bounded_stream, max_bytes + 1)
+    # The server decodes chunks itself; read them only up to the limit.
+    stream = req.stream if length is None and chunked else req.bounded_stream
+    data = _read_body(req, stream, max_bytes + 1, timeout)
     if len(data) > max_bytes:
         raise PayloadTooLargeError(f"body: larger than the limit of {max_bytes} bytes")
     if not data.strip():
@@ -99,15 +112,48 @@ class _Readable(Protocol):
     def read(self, size: int, /) -> bytes: ...
 
 
-def _read_at_most(stream: _Readable, size: int) -> bytes:
+_BODY_PIECE = 64 * 1024
+
+
+def _read_body(
+    req: falcon.Request, stream: _Readable, size: int, timeout: float
+) -> bytes:
+    """Read up to ``size`` bytes, giving up with 408 after ``timeout`` seconds.
+
+    Note:
+        The timeout needs the connection's socket, which gunicorn hands over
+        as ``gunicorn.socket``; other WSGI servers read without one.  It
+        bounds each wait for data, and the whole read is checked against it
+        between pieces of 64 KiB, so a client trickling a byte at a time can
+        hold a thread for up to ``timeout`` per piece (docs/limitations.md).
+    """
+    sock = req.env.get("gunicorn.socket")
+    settimeout = getattr(sock, "settimeout", None)
+    previous = getattr(sock, "gettimeout", lambda: None)()
+    deadline = time.monotonic() + timeout
     parts: list[bytes] = []
     remaining = size
-    while remaining > 0:
-        part = stream.read(remaining)
-        if not part:
-            break
-        parts.append(part)
-        remaining -= len(part)
+    try:
+        while remaining > 0:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            if settimeout is not None:
+                settimeout(left)
+            part = stream.read(min(remaining, _BODY_PIECE))
+            if not part:
+                break
+            parts.append(part)
+            remaining -= len(part)
+    except TimeoutError:
+        raise falcon.HTTPError(
+            falcon.HTTP_408,
+            title="Request timeout",
+            description=f"body: not received within {timeout:g} s",
+        ) from None
+    finally:
+        if settimeout is not None:
+            settimeout(previous)
     return b"".join(parts)
 
 
@@ -176,3 +222,33 @@ def path_name(value: str, name: str) -> str:
         raise InvalidRequestError.field(name, "is not valid UTF-8") from None
     except ValidationError as error:
         raise InvalidRequestError(str(error)) from None
+
+
+_ENCODED_SLASH = re.compile("%2f", re.IGNORECASE)
+
+
+def check_raw_path(raw_uri: str, templates: Collection[str]) -> None:
+    """Refuse an encoded slash (``%2F``) in a path segment after ``/api/v1``.
+
+    The WSGI server decodes the path before routing, so ``a%2Fb`` would be
+    routed as two segments and could reach another route.  The error names
+    the path parameter of the route ``templates`` that the segment falls in,
+    or ``path``.
+    """
+    path = raw_uri.partition("?")[0]
+    if not path.startswith("/api/v1/") or not _ENCODED_SLASH.search(path):
+        return
+    segments = path.split("/")
+    index = next(i for i, part in enumerate(segments) if _ENCODED_SLASH.search(part))
+    names = set()
+    for template in templates:
+        parts = template.split("/")
+        if len(parts) <= index or not parts[index].startswith("{"):
+            continue
+        if all(
+            part.startswith("{") or part == segment
+            for part, segment in zip(parts[:index], segments[:index], strict=True)
+        ):
+            names.add(parts[index].strip("{}"))
+    name = names.pop() if len(names) == 1 else "path"
+    raise InvalidRequestError.field(name, "must not contain an encoded slash (%2F)")

@@ -77,6 +77,11 @@ class Reply:
     content_type: str = falcon.MEDIA_JSON
 
 
+def _body(state: State, req: falcon.Request) -> object:
+    settings = state.settings
+    return read_json(req, settings.max_body_bytes, settings.body_timeout)
+
+
 def _job(params: dict[str, str]) -> JobKey:
     org = params["org"]
     return JobKey(org, f"{org}/{params['repo']}", params["workflow"], params["job"])
@@ -127,7 +132,7 @@ def create_push_token(
     state: State, req: falcon.Request, params: dict[str, str]
 ) -> Reply:
     """Issue a push token for the job named in the body."""
-    request = parse_push_token_request(read_json(req, state.settings.max_body_bytes))
+    request = parse_push_token_request(_body(state, req))
     job = JobKey(
         request.organization, request.repository, request.workflow, request.job
     )
@@ -147,9 +152,20 @@ def _check_figures(figures: RunFigures) -> None:
 
 
 def push_metrics(state: State, req: falcon.Request, params: dict[str, str]) -> Reply:
-    """Store one job summary; a repeated push answers the run stored first."""
-    push = parse_push(read_json(req, state.settings.max_body_bytes))
-    scope = req.context.principal.job
+    """Store one job summary; a repeated push answers the run stored first.
+
+    The push token was admitted until the push grace after it expired; here
+    it must also not have expired when the run started.
+    """
+    received_at = datetime.now(UTC)
+    push = parse_push(
+        _body(state, req),
+        now=received_at,
+    )
+    principal = req.context.principal
+    if principal.token is not None:
+        state.signer.check_valid_at(principal.token, push.payload.start_time)
+    scope = principal.job
     if scope != push.job_key:
         raise PermissionDeniedError(
             "push token: scoped to another organization, repository, workflow "
@@ -161,7 +177,7 @@ def push_metrics(state: State, req: falcon.Request, params: dict[str, str]) -> R
     figures = run_figures(push.payload)
     _check_figures(figures)
 
-    run, created = _storage.insert_run(state.engine, push, figures, datetime.now(UTC))
+    run, created = _storage.insert_run(state.engine, push, figures, received_at)
     return Reply(status=201 if created else 200, body=run)
 
 
@@ -272,7 +288,7 @@ def list_overrides(state: State, req: falcon.Request, params: dict[str, str]) ->
 
 def put_override(state: State, req: falcon.Request, params: dict[str, str]) -> Reply:
     """Create or replace the override at the scope the path names."""
-    override = parse_override(read_json(req, state.settings.max_body_bytes))
+    override = parse_override(_body(state, req))
     stored, created = _storage.put_override(
         state.engine, _scope(params), override, datetime.now(UTC)
     )
