@@ -54,7 +54,7 @@ def test_long_job_is_stored_within_the_grace(live_server, http, read, make_push)
 def test_push_outside_the_grace_is_401(
     live_server, http, read, make_push, issued_ago, started_ago
 ):
-    """A run started after expiry, or pushed after the grace, is refused and not stored."""
+    """A run started after expiry, or pushed after the grace, is refused, not stored."""
     now = datetime.now(UTC)
     token = live_server.push_token(*JOB, now=now - issued_ago)
     body = _timed(make_push, now - started_ago, now)
@@ -81,7 +81,7 @@ def test_end_time_in_the_future_is_400(live_server, http, read, make_push):
 
 
 def test_read_token_on_ingest_says_a_push_token_is_needed(live_server, http, make_push):
-    """The read token sent to ingest gets 401 asking for a push token, not a JWT error."""
+    """The read token sent to ingest gets 401 asking for a push token instead."""
     response = _push(http, live_server.read_token, make_push())
 
     assert response.status_code == 401
