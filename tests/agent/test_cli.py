@@ -269,8 +269,12 @@ def test_later_run_sends_earlier_spooled_summaries(
     up = agent_env(tmp_path, receiver, CISIZER_RUN_ID="2")
 
     run_agent(["run", "--", "true"], up)
+    spool = tmp_path / "spool"
     deadline = time.monotonic() + 15
-    while len(receiver.requests) < 2 and time.monotonic() < deadline:
+    # The detached flush removes the file only after the receiver answered.
+    while time.monotonic() < deadline and (
+        len(receiver.requests) < 2 or list(spool.glob("*.json"))
+    ):
         time.sleep(0.05)
 
     assert sorted(r["body"]["run_id"] for r in receiver.requests) == ["1", "2"]
