@@ -350,14 +350,20 @@ def test_options_after_the_command_belong_to_it(
     assert len(receiver.requests) == 1
 
 
-def test_bad_option_without_command_is_a_usage_error(tmp_path: Path) -> None:
-    """With nothing after `--` a bad value is a plain usage error, exit code 2."""
+@pytest.mark.parametrize(
+    "args", [["run"], ["run", "--"], ["run", "--interval", "0"], ["run", "--bogus"]]
+)
+def test_bad_option_without_command_is_a_usage_error(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """With no command a bad value is a plain usage error, exit code 2."""
     env = agent_env(tmp_path, None, CISIZER_INTERVAL="0.01")
 
-    done = run_agent(["run", "--"], env)
+    done = run_agent(args, env)
 
     assert done.returncode == 2
     assert "Usage:" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("url", ["notaurl", "ftp://host", "http://"])

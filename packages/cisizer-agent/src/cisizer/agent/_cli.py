@@ -288,7 +288,11 @@ class _RunCommand(click.Command):
             values, _, _ = self.make_parser(ctx).parse_args(list(args))
         except click.UsageError:
             return []
-        return [str(arg) for arg in values.get("command") or ()]
+        command = values.get("command")
+        # Click marks an argument that was not given with a sentinel.
+        if not isinstance(command, (list, tuple)):
+            return []
+        return [str(arg) for arg in command]
 
 
 def _usage_problem(err: click.UsageError) -> str:
