@@ -481,16 +481,28 @@ def _newest_sized(job: tuple[str, str, str, str], runs: int) -> list[dict[str, A
     return sorted(own, key=end_of, reverse=True)[:runs]
 
 
-def _current_limit(history: list[dict[str, Any]], name: str) -> float | None:
+def _own_limit(history: list[dict[str, Any]], container: str, name: str) -> Any:
+    """The limit ``name`` that ``container`` reported in its newest run with one."""
     for body in history:
-        limits = [
-            container["limits"][name]
-            for container in body["payload"]["containers"]
-            if name in container.get("limits", {})
-        ]
-        if limits:
-            return float(sum(limits))
+        for reported in body["payload"]["containers"]:
+            if reported["name"] == container and name in reported.get("limits", {}):
+                return reported["limits"][name]
     return None
+
+
+def _compared(
+    history: list[dict[str, Any]], sizing: dict[str, Any], name: str, applied: str
+) -> tuple[float | None, float]:
+    """Current limits and recommendation summed over the containers with a limit."""
+    current: float | None = None
+    recommended = 0.0
+    for container in sizing["containers"]:
+        limit = _own_limit(history, container["name"], name)
+        if limit is not None:
+            current = (current or 0) + limit
+            resource = "cpu" if name == "cpu_cores" else "memory"
+            recommended += container[resource][applied]
+    return current, recommended
 
 
 def test_sizing_overview_matches_each_jobs_sizing(http, read, seeded):
@@ -531,20 +543,22 @@ def test_sizing_overview_matches_each_jobs_sizing(http, read, seeded):
         assert row["sizing"] == alone.json()
         history = _newest_sized(job, 2 if repo == "web" else 5)
         assert row["sizing"]["meta"]["runs_analyzed"] == len(history)
-        cpu = _current_limit(history, "cpu_cores")
-        memory = _current_limit(history, "memory_bytes")
+        sizing = row["sizing"]
+        cpu, cpu_request = _compared(history, sizing, "cpu_cores", "request_millicores")
+        memory, memory_limit = _compared(history, sizing, "memory_bytes", "limit_bytes")
         assert row["current_cpu_cores"] == cpu
-        assert row["current_memory_bytes"] == (None if memory is None else int(memory))
-        total = row["sizing"]["total"]
+        assert row["current_memory_bytes"] == memory
         savings = row["savings"]
         if cpu is None:
             assert savings["cpu_cores"] is None
         else:
-            saved = cpu - total["cpu"]["request_millicores"] / 1000
+            saved = cpu - cpu_request / 1000
             assert savings["cpu_cores"] == pytest.approx(saved)
             assert savings["cpu_core_hours"] == pytest.approx(saved * row["run_hours"])
-        if memory is not None:
-            saved_gib = (memory - total["memory"]["limit_bytes"]) / GIB
+        if memory is None:
+            assert savings["memory_gib"] is None
+        else:
+            saved_gib = (memory - memory_limit) / GIB
             assert savings["memory_gib"] == pytest.approx(saved_gib)
 
     totals = answer["totals"]
@@ -562,6 +576,86 @@ def test_sizing_overview_matches_each_jobs_sizing(http, read, seeded):
 
 
 JOB_FIELDS = ("organization", "repository", "workflow", "job")
+
+
+def _mixed_job(make_push, number: int) -> dict[str, Any]:
+    """A run whose runner container has limits and whose service has none."""
+    return make_push(
+        organization="mixed",
+        repository="app",
+        run_id=f"mixed-{number}",
+        end=10 + number,
+        containers=[
+            {
+                "name": "runner",
+                "cpu_cores": {"peak": 1.0, "avg": 0.5, "p95": 0.9},
+                "memory_bytes": {"peak": 500 * MIB},
+                "limits": {"cpu_cores": 4.0, "memory_bytes": 4 * GIB},
+            },
+            {
+                "name": "postgres",
+                "cpu_cores": {"peak": 2.0, "avg": 1.0, "p95": 1.8},
+                "memory_bytes": {"peak": 1024 * MIB},
+            },
+        ],
+    )
+
+
+@pytest.mark.parametrize("mode", ["observe", "enforce"])
+def test_savings_compare_each_container_with_its_own_limits(
+    http, read, push, make_push, mode
+):
+    """A limited runner beside an unlimited service saves only the runner's share."""
+    for number in range(3):
+        assert push(_mixed_job(make_push, number)).status_code == 201
+    override = http.put(
+        "/api/v1/sizing/overrides/mixed",
+        json={"cpu_sizing_mode": mode},
+        headers=read,
+    )
+    assert override.status_code in (200, 201)
+
+    row = http.get("/api/v1/sizing/org/mixed", headers=read).json()["jobs"][0]
+
+    containers = {c["name"]: c for c in row["sizing"]["containers"]}
+    assert set(containers) == {"runner", "postgres"}
+    runner = containers["runner"]
+    applied = "limit_millicores" if mode == "enforce" else "request_millicores"
+    assert row["current_cpu_cores"] == 4.0
+    assert row["current_memory_bytes"] == 4 * GIB
+    assert row["savings"]["cpu_cores"] == pytest.approx(
+        4.0 - runner["cpu"][applied] / 1000
+    )
+    assert row["savings"]["memory_gib"] == pytest.approx(
+        4.0 - runner["memory"]["limit_bytes"] / GIB
+    )
+    # The whole job's recommendation, service included, would save less.
+    total = row["sizing"]["total"]
+    assert row["savings"]["cpu_cores"] > 4.0 - total["cpu"][applied] / 1000
+    assert row["savings"]["memory_gib"] > 4.0 - total["memory"]["limit_bytes"] / GIB
+    assert row["savings"]["cpu_core_hours"] == pytest.approx(
+        row["savings"]["cpu_cores"] * 3 * 600 / 3600
+    )
+
+
+def test_savings_follow_the_newest_limit_each_container_reported(
+    http, read, push, make_push
+):
+    """A container's limit comes from its newest run that reported one."""
+    older = _mixed_job(make_push, 0)
+    newer = _mixed_job(make_push, 1)
+    newer["payload"]["containers"][0]["limits"] = {"cpu_cores": 3.0}
+    assert push(older).status_code == 201
+    assert push(newer).status_code == 201
+
+    row = http.get("/api/v1/sizing/org/mixed", headers=read).json()["jobs"][0]
+
+    runner = next(c for c in row["sizing"]["containers"] if c["name"] == "runner")
+    assert row["current_cpu_cores"] == 3.0
+    assert row["current_memory_bytes"] == 4 * GIB
+    assert row["savings"]["cpu_cores"] == pytest.approx(
+        3.0 - runner["cpu"]["request_millicores"] / 1000
+    )
 
 
 def test_repo_sizing_overview_pages_jobs(http, read, seeded):

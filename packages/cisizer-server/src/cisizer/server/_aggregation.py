@@ -28,7 +28,6 @@ __all__ = [
     "MEASURES",
     "SORT_KEYS",
     "Group",
-    "HistoryRun",
     "Sort",
     "grouped",
     "histories",
@@ -68,15 +67,6 @@ class Group:
         if self.limited_runs == 0 or self.limited_core_seconds <= 0:
             return None
         return self.limited_used_core_seconds / self.limited_core_seconds
-
-
-@attrs.frozen
-class HistoryRun:
-    """One run a sizing is computed from, with the limits it reported."""
-
-    payload: Any
-    cpu_limit_cores: float | None
-    memory_limit_bytes: int | None
 
 
 @attrs.frozen
@@ -488,15 +478,14 @@ def grouped(
 # the jobs passed as arrays: a short statement whatever the page size.
 _NEWEST_POSTGRESQL = sa.text(
     """
-    SELECT j.slot, r.payload, r.cpu_limit_cores, r.memory_limit_bytes
+    SELECT j.slot, r.payload
     FROM unnest(
         CAST(:slots AS integer[]), CAST(:organizations AS text[]),
         CAST(:repositories AS text[]), CAST(:workflows AS text[]),
         CAST(:jobs AS text[]), CAST(:counts AS integer[])
     ) AS j(slot, organization, repository, workflow, job, n)
     CROSS JOIN LATERAL (
-        SELECT runs.payload, runs.cpu_limit_cores, runs.memory_limit_bytes,
-               runs.end_time, runs.id
+        SELECT runs.payload, runs.end_time, runs.id
         FROM runs
         WHERE runs.organization = j.organization
           AND runs.repository = j.repository
@@ -534,7 +523,7 @@ def _newest_postgresql(
 _NEWEST_SQLITE = sa.text(
     """
     SELECT CAST(json_extract(j.value, '$[0]') AS INTEGER) AS slot,
-           r.payload, r.cpu_limit_cores, r.memory_limit_bytes
+           r.payload
     FROM json_each(:jobs) AS j
     JOIN runs AS r ON r.id IN (
         SELECT n.id FROM runs AS n
@@ -551,8 +540,6 @@ _NEWEST_SQLITE = sa.text(
 ).columns(
     slot=sa.Integer(),
     payload=sa.JSON(),
-    cpu_limit_cores=sa.Float(),
-    memory_limit_bytes=sa.BigInteger(),
 )
 
 
@@ -571,13 +558,13 @@ def _newest_sqlite(
 
 def histories(
     connection: sa.Connection, jobs: Sequence[tuple[JobKey, int]]
-) -> list[list[HistoryRun]]:
-    """For each (job, count), its ``count`` newest runs that were not cancelled.
+) -> list[list[Any]]:
+    """For each (job, count), the payloads of its ``count`` newest runs not cancelled.
 
     Newest first, as :func:`cisizer.core.compute_sizing` takes them, read in
     one statement that walks each job's time index.
     """
-    found: list[list[HistoryRun]] = [[] for _ in jobs]
+    found: list[list[Any]] = [[] for _ in jobs]
     if not jobs:
         return found
     if connection.dialect.name == "postgresql":
@@ -587,11 +574,5 @@ def histories(
     for row in rows:
         if len(found[row.slot]) >= jobs[row.slot][1]:
             continue
-        found[row.slot].append(
-            HistoryRun(
-                row.payload,
-                row.cpu_limit_cores,
-                None if row.memory_limit_bytes is None else int(row.memory_limit_bytes),
-            )
-        )
+        found[row.slot].append(row.payload)
     return found

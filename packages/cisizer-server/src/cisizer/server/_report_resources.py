@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import attrs
 import falcon
 
 from cisizer.core import (
@@ -49,7 +50,6 @@ from cisizer.server import _storage
 from cisizer.server._aggregation import (
     SORT_KEYS,
     Group,
-    HistoryRun,
     Sort,
     grouped,
     histories,
@@ -117,11 +117,15 @@ def _kpis(group: Group, profile: EnergyProfile) -> Kpis:
     )
 
 
-def _query_name(req: falcon.Request, name: str) -> str:
+def _required(req: falcon.Request, name: str) -> str:
     value = req.get_param(name)
     if value is None:
         raise InvalidRequestError.field(name, "is required")
-    return path_name(str(value), name)
+    return str(value)
+
+
+def _query_name(req: falcon.Request, name: str) -> str:
+    return path_name(_required(req, name), name)
 
 
 def _sort(req: falcon.Request, profile: EnergyProfile) -> Sort:
@@ -282,7 +286,8 @@ def compare_workflows(
 ) -> Reply:
     """The workflows of a repository side by side, sorted by a KPI."""
     org = _query_name(req, "org")
-    repository = qualify_repository(org, _query_name(req, "repo"), "repo")
+    # The repository may be given in full (org/repo); qualifying checks both.
+    repository = qualify_repository(org, _required(req, "repo"), "repo")
     profile = state.settings.energy()
     sort = _sort(req, profile)
     time_range, page = _time_range(req), _page(req)
@@ -313,49 +318,95 @@ def compare_workflows(
     )
 
 
-def _difference(current: float | None, recommended: float) -> float | None:
-    return None if current is None else current - recommended
+@attrs.frozen
+class _Compared:
+    """Current limits and the recommendation applied, over the same containers.
+
+    ``None`` where no container of the job reported that limit.
+    """
+
+    current_cpu_cores: float | None = None
+    recommended_cpu_cores: float = 0.0
+    current_memory_bytes: int | None = None
+    recommended_memory_bytes: int = 0
+
+
+def _newest_limits(
+    history: Sequence[Summary], name: str
+) -> tuple[float | None, int | None]:
+    """The CPU and memory limits container ``name`` reported most recently."""
+    cpu: float | None = None
+    memory: int | None = None
+    for summary in history:
+        for container in summary.containers:
+            if container.name != name or container.limits is None:
+                continue
+            if cpu is None:
+                cpu = container.limits.cpu_cores
+            if memory is None:
+                memory = container.limits.memory_bytes
+        if cpu is not None and memory is not None:
+            break
+    return cpu, memory
+
+
+def _compare(sizing: Sizing, history: Sequence[Summary]) -> _Compared:
+    """Pair each container's recommendation with that container's own limits.
+
+    A container that never reported a limit is left out of both sides, so a
+    job mixing limited and unlimited containers compares like with like.
+    The CPU applied is the limit only when enforced, else the request;
+    memory limits are always enforced.
+    """
+    enforced = sizing.meta.cpu_sizing_mode is CpuSizingMode.ENFORCE
+    current_cpu: float | None = None
+    current_memory: int | None = None
+    recommended_cpu = 0.0
+    recommended_memory = 0
+    for container in sizing.containers:
+        cpu, memory = _newest_limits(history, container.name)
+        if cpu is not None:
+            millicores = (
+                container.cpu.limit_millicores
+                if enforced
+                else container.cpu.request_millicores
+            )
+            current_cpu = (current_cpu or 0.0) + cpu
+            recommended_cpu += millicores / 1000
+        if memory is not None:
+            current_memory = (current_memory or 0) + memory
+            recommended_memory += container.memory.limit_bytes
+    return _Compared(current_cpu, recommended_cpu, current_memory, recommended_memory)
 
 
 def _job_sizing(
-    job: JobKey, group: Group, sizing: Sizing | None, history: Sequence[HistoryRun]
+    job: JobKey, group: Group, sizing: Sizing | None, history: Sequence[Summary]
 ) -> JobSizingReport:
-    cpu = next(
-        (run.cpu_limit_cores for run in history if run.cpu_limit_cores is not None),
-        None,
-    )
-    memory = next(
-        (
-            run.memory_limit_bytes
-            for run in history
-            if run.memory_limit_bytes is not None
-        ),
-        None,
-    )
+    """One job's recommendation, its current limits and the savings, per container.
+
+    Each container's current limits are those it reported in the newest
+    analysed run that had them; savings sum, over the containers with a
+    limit, that limit minus the recommendation applied to the container.
+    """
     run_hours = group.duration_seconds / _SECONDS_PER_HOUR
-    # NOTE: the current limits sum only the containers that reported one,
-    # while the recommendation covers every container, so a job mixing
-    # limited and unlimited containers shows too large a saving.
-    savings = Savings()
-    if sizing is not None:
-        # What would be applied: the CPU limit only when enforced, else the
-        # request; memory limits are always enforced.
-        cpu_total = sizing.total.cpu
-        enforced = sizing.meta.cpu_sizing_mode is CpuSizingMode.ENFORCE
-        cpu_millicores = (
-            cpu_total.limit_millicores if enforced else cpu_total.request_millicores
-        )
-        cores = _difference(cpu, cpu_millicores / 1000)
-        gib = _difference(
-            None if memory is None else memory / _GIB,
-            sizing.total.memory.limit_bytes / _GIB,
-        )
-        savings = Savings(
-            cpu_cores=cores,
-            memory_gib=gib,
-            cpu_core_hours=None if cores is None else cores * run_hours,
-            memory_gib_hours=None if gib is None else gib * run_hours,
-        )
+    # Without a sizing there is no history, hence no limits to compare either.
+    compared = _Compared() if sizing is None else _compare(sizing, history)
+    cores = (
+        None
+        if compared.current_cpu_cores is None
+        else compared.current_cpu_cores - compared.recommended_cpu_cores
+    )
+    gib = (
+        None
+        if compared.current_memory_bytes is None
+        else (compared.current_memory_bytes - compared.recommended_memory_bytes) / _GIB
+    )
+    savings = Savings(
+        cpu_cores=cores,
+        memory_gib=gib,
+        cpu_core_hours=None if cores is None else cores * run_hours,
+        memory_gib_hours=None if gib is None else gib * run_hours,
+    )
     return JobSizingReport(
         repository=job.repository,
         workflow=job.workflow,
@@ -363,8 +414,8 @@ def _job_sizing(
         runs=group.runs,
         run_hours=run_hours,
         sizing=sizing,
-        current_cpu_cores=cpu,
-        current_memory_bytes=memory,
+        current_cpu_cores=compared.current_cpu_cores,
+        current_memory_bytes=compared.current_memory_bytes,
         savings=savings,
     )
 
@@ -429,9 +480,9 @@ def _sizing_overview(
     for job, group, sizing_params, history in zip(
         jobs, groups, params, found_runs, strict=True
     ):
-        summaries = [converter.structure(run.payload, Summary) for run in history]
+        summaries = [converter.structure(payload, Summary) for payload in history]
         sizing = compute_sizing(summaries, sizing_params) if summaries else None
-        reports.append(_job_sizing(job, group, sizing, history))
+        reports.append(_job_sizing(job, group, sizing, summaries))
     return Reply(
         body=SizingOverview(
             organization=org,
