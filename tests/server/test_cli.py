@@ -319,15 +319,150 @@ def test_bad_database_stops_startup(served, db_url):
     assert "Traceback" not in result.output
 
 
-def test_no_migrate_leaves_the_schema_alone(served, tmp_path, monkeypatch):
-    """--no-migrate (or CISIZER_MIGRATE=false) serves without creating tables."""
-    database = tmp_path / "untouched.db"
+def test_no_migrate_serves_a_current_schema(served, tmp_path, monkeypatch):
+    """--no-migrate (or CISIZER_MIGRATE=false) serves a database already at head."""
+    url = f"sqlite:///{tmp_path / 'current.db'}"
+    assert CliRunner().invoke(main, ["migrate", "--db-url", url]).exit_code == 0
     monkeypatch.setenv("CISIZER_MIGRATE", "false")
     args = ["--read-token", READ_TOKEN, "--hmac-key", HMAC_KEY]
+
+    result = CliRunner().invoke(main, ["serve", *args, "--db-url", url])
+
+    assert result.exit_code == 0, result.output
+    assert served["bind"] == "127.0.0.1:8080"
+
+
+def test_no_migrate_refuses_an_empty_database(served, tmp_path):
+    """--no-migrate on a database without the schema exits 2, creating nothing."""
+    database = tmp_path / "untouched.db"
+    args = ["--read-token", READ_TOKEN, "--hmac-key", HMAC_KEY, "--no-migrate"]
 
     result = CliRunner().invoke(
         main, ["serve", *args, "--db-url", f"sqlite:///{database}"]
     )
 
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 2
+    assert result.output == (
+        "cisizer-server: error: database schema is empty (no CI Sizer tables), "
+        f"this receiver needs {head_revision()}; run cisizer-server migrate\n"
+    )
+    assert "app" not in served
     assert not database.exists()
+
+
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_short_help(flag):
+    """-h prints the same help as --help, for the command and a subcommand."""
+    top = CliRunner().invoke(main, [flag])
+    serve = CliRunner().invoke(main, ["serve", flag])
+
+    assert top.exit_code == 0
+    assert "migrate" in top.output
+    assert serve.exit_code == 0
+    assert "--push-grace" in serve.output
+    assert "--body-timeout" in serve.output
+
+
+@pytest.mark.parametrize(
+    "bind", ["nonsense", "127.0.0.1:", ":8080", "localhost:http", "0.0.0.0:70000"]
+)
+def test_bad_bind_is_refused(served, bind):
+    """--bind must be host:port with a numeric port; anything else exits 2."""
+    args = ["--read-token", READ_TOKEN, "--hmac-key", HMAC_KEY, "--bind", bind]
+
+    result = CliRunner().invoke(main, ["serve", *args])
+
+    assert result.exit_code == 2
+    assert "--bind" in result.output
+    assert "host:port" in result.output
+    assert "app" not in served
+
+
+@pytest.mark.parametrize("bind", ["0.0.0.0:8080", "[::1]:9000", "cisizer:1"])
+def test_good_bind_is_passed_on(served, tmp_path, bind):
+    """A host:port --bind reaches gunicorn unchanged, with four threads a worker."""
+    args = ["--read-token", READ_TOKEN, "--hmac-key", HMAC_KEY, "--bind", bind]
+    db = ["--db-url", f"sqlite:///{tmp_path / 'x.db'}"]
+
+    result = CliRunner().invoke(main, ["serve", *args, *db])
+
+    assert result.exit_code == 0, result.output
+    assert (served["bind"], served["threads"], served["workers"]) == (bind, 4, 2)
+
+
+def test_short_read_token_is_refused(served, tmp_path):
+    """A read token under 16 characters exits 2 naming --read-token."""
+    args = ["--read-token", "x" * 15, "--hmac-key", HMAC_KEY]
+    db = ["--db-url", f"sqlite:///{tmp_path / 'x.db'}"]
+
+    result = CliRunner().invoke(main, ["serve", *args, *db])
+
+    assert result.exit_code == 2
+    assert result.output == (
+        "cisizer-server: error: --read-token (CISIZER_READ_TOKEN) must be at "
+        "least 16 characters\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("grace", "expected"), [(None, 201), ("0", 401), ("30m", 401), ("2h", 201)]
+)
+def test_push_grace_reaches_ingest(served, tmp_path, monkeypatch, grace, expected):
+    """--push-grace (default 6h) decides if a token expired 1 h ago still pushes."""
+    from datetime import UTC, datetime
+
+    from cisizer.core import JobKey, PushTokenSigner
+
+    if grace is not None:
+        monkeypatch.setenv("CISIZER_PUSH_GRACE", grace)
+    args = ["--read-token", READ_TOKEN, "--hmac-key", HMAC_KEY]
+    db = ["--db-url", f"sqlite:///{tmp_path / 'x.db'}"]
+    assert CliRunner().invoke(main, ["serve", *args, *db]).exit_code == 0
+    now = datetime.now(UTC)
+    job = JobKey("o", "o/r", "w", "j")
+    token = PushTokenSigner([HMAC_KEY]).issue(job, now - timedelta(hours=3)).token
+    start = now - timedelta(hours=2, minutes=30)
+    body = {
+        "organization": "o",
+        "repository": "r",
+        "workflow": "w",
+        "job": "j",
+        "run_id": "1",
+        "payload": {
+            "start_time": _at(start),
+            "end_time": _at(now),
+            "duration_seconds": (now - start).total_seconds(),
+            "sample_count": 1,
+            "interval_seconds": 2.0,
+            "containers": [
+                {
+                    "name": "runner",
+                    "cpu_cores": {"peak": 1.0, "avg": 0.5, "p50": 0.5, "p95": 0.9},
+                    "memory_bytes": {"peak": 1024, "p95": 1024},
+                }
+            ],
+        },
+    }
+
+    response = falcon.testing.TestClient(served["app"]).simulate_post(
+        "/api/v1/metrics", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+
+    assert response.status_code == expected, response.text
+
+
+def _at(moment):
+    from cisizer.core import format_datetime
+
+    return format_datetime(moment)
+
+
+@pytest.mark.parametrize("value", ["soon", "-1h", "2w"])
+def test_bad_push_grace_is_refused(served, value):
+    """A push grace that is not a duration exits 2 naming --push-grace."""
+    args = ["--read-token", READ_TOKEN, "--hmac-key", HMAC_KEY, "--push-grace", value]
+
+    result = CliRunner().invoke(main, ["serve", *args])
+
+    assert result.exit_code == 2
+    assert "--push-grace" in result.output

@@ -6,19 +6,21 @@ wins over the variable.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import sqlalchemy as sa
 
 from cisizer.server._errors import ConfigurationError
 from cisizer.server._settings import DEFAULT_MAX_BODY_BYTES, AuthMode, Settings
+from cisizer.server._storage import create_engine
 
 __all__ = ["main"]
 
@@ -26,12 +28,43 @@ _DURATION = re.compile(r"(?P<number>\d+)(?P<unit>[smhd]?)", re.ASCII)
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+def _parse_duration(value: str, *, zero: bool) -> timedelta:
+    match = _DURATION.fullmatch(value.strip())
+    if match is None or (int(match["number"]) == 0 and not zero):
+        kind = "a duration" if zero else "a positive duration"
+        raise click.BadParameter(f"{value!r} is not {kind} such as 2h")
+    return timedelta(seconds=int(match["number"]) * _UNIT_SECONDS[match["unit"]])
+
+
 def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
     """Parse seconds, or a number with an s, m, h or d suffix."""
-    match = _DURATION.fullmatch(value.strip())
-    if match is None or int(match["number"]) == 0:
-        raise click.BadParameter(f"{value!r} is not a positive duration such as 2h")
-    return timedelta(seconds=int(match["number"]) * _UNIT_SECONDS[match["unit"]])
+    return _parse_duration(value, zero=False)
+
+
+def _duration_or_zero(
+    ctx: click.Context, param: click.Parameter, value: str
+) -> timedelta:
+    """Parse a duration as :func:`_duration` does, zero included."""
+    return _parse_duration(value, zero=True)
+
+
+def _bind(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Require host:port with a numeric port (an IPv6 host in brackets)."""
+    host, colon, port = value.strip().rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if (
+        not colon
+        or not host
+        or not port.isascii()
+        or not port.isdigit()
+        or not 0 < int(port) < 65536
+    ):
+        raise click.BadParameter(
+            f"{value!r} is not host:port with a port from 1 to 65535, "
+            "such as 127.0.0.1:8080"
+        )
+    return value.strip()
 
 
 def _option(*declarations: str, **kwargs: Any) -> Callable[[Any], Any]:
@@ -62,6 +95,21 @@ _SETTINGS_OPTIONS = (
         default="2h",
         show_default=True,
         help="Lifetime of a push token: seconds or 90m, 2h, 1d.",
+    ),
+    _option(
+        "--push-grace",
+        callback=_duration_or_zero,
+        default="6h",
+        show_default=True,
+        help="How long after a push token expired a run it covered at its start "
+        "may still be pushed: seconds or 90m, 6h, 1d; 0 turns it off.",
+    ),
+    _option(
+        "--body-timeout",
+        type=click.FloatRange(min=0, min_open=True, max=3600),
+        default=10.0,
+        show_default=True,
+        help="Seconds to wait for each part of a request body before answering 408.",
     ),
     _option(
         "--auth-mode",
@@ -220,12 +268,12 @@ def _configure_logging(level: str) -> None:
     )
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"cisizer-server: error: {message}", err=True)
     raise SystemExit(2)
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cisizer-server")
 def main() -> None:
     """Run the CI Sizer receiver."""
@@ -237,6 +285,7 @@ def main() -> None:
     "--bind",
     default="127.0.0.1:8080",
     show_default=True,
+    callback=_bind,
     help="Address to listen on, host:port (0.0.0.0:8080 for every interface).",
 )
 @_option(
@@ -245,6 +294,13 @@ def main() -> None:
     default=2,
     show_default=True,
     help="Gunicorn worker processes.",
+)
+@_option(
+    "--threads",
+    type=click.IntRange(min=1, max=64),
+    default=4,
+    show_default=True,
+    help="Threads per worker process; each serves one request at a time.",
 )
 @_option(
     "--timeout",
@@ -268,23 +324,57 @@ def main() -> None:
     "separate `cisizer-server migrate` step does it).",
 )
 def serve(
-    bind: str, workers: int, timeout: int, log_level: str, **options: Any
+    bind: str,
+    workers: int,
+    threads: int,
+    timeout: int,
+    log_level: str,
+    **options: Any,
 ) -> None:
     """Migrate the database, then serve the receiver under gunicorn."""
     from cisizer.server._app import create_app
     from cisizer.server._gunicorn import run_gunicorn
+    from cisizer.server._migrate import check_schema
 
     _configure_logging(log_level)
-    try:
+    with _database_errors():
         settings = _settings(options)
         app = create_app(settings)
+        if not settings.migrate:
+            engine = create_engine(settings.db_url)
+            try:
+                check_schema(engine)
+            finally:
+                engine.dispose()
+    run_gunicorn(
+        app,
+        bind=bind,
+        workers=workers,
+        threads=threads,
+        timeout=timeout,
+        log_level=log_level,
+    )
+
+
+@contextlib.contextmanager
+def _database_errors() -> Iterator[None]:
+    """Turn a bad setting or an unusable database into one line and exit 2."""
+    try:
+        yield
     except ConfigurationError as error:
         _fail(str(error))
     except sa.exc.ArgumentError as error:
         _fail(f"--db-url: {error}")
     except sa.exc.OperationalError as error:
-        _fail(f"--db-url: cannot reach the database ({error.orig})")
-    run_gunicorn(app, bind=bind, workers=workers, timeout=timeout, log_level=log_level)
+        _fail(f"--db-url: cannot reach the database ({_first_line(error.orig)})")
+    except sa.exc.DatabaseError as error:
+        # For example a file that is not an SQLite database.
+        _fail(f"--db-url: not a usable database ({_first_line(error.orig)})")
+
+
+def _first_line(error: BaseException | None) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 @main.command()
@@ -298,22 +388,20 @@ def serve(
     "--revision",
     default="head",
     show_default=True,
-    help="Schema revision to upgrade to.",
+    help="Schema revision to upgrade to; a database already there or beyond "
+    "is left alone (migrate never downgrades).",
 )
 def migrate(db_url: str, revision: str) -> None:
     """Upgrade the database schema, then exit."""
     from cisizer.server._migrate import migrate as run_migrations
-    from cisizer.server._storage import create_engine
 
     _configure_logging("info")
-    try:
+    with _database_errors():
         engine = create_engine(db_url)
-        run_migrations(engine, revision)
-    except sa.exc.ArgumentError as error:
-        _fail(f"--db-url: {error}")
-    except sa.exc.OperationalError as error:
-        _fail(f"--db-url: cannot reach the database ({error.orig})")
-    engine.dispose()
+        try:
+            run_migrations(engine, revision)
+        finally:
+            engine.dispose()
 
 
 @main.command()

@@ -33,10 +33,15 @@ def run_gunicorn(
     *,
     bind: str,
     workers: int,
+    threads: int = 4,
     timeout: int,
     log_level: str,
 ) -> None:
     """Serve ``app`` on ``bind`` with ``workers`` processes until stopped.
+
+    Each worker runs ``threads`` threads (gunicorn's ``gthread`` worker), so
+    one client that is slow to send its body holds one thread, not a whole
+    worker and the requests queued behind it.
 
     Note:
         The app is built once in the master and inherited by the workers, so
@@ -48,6 +53,8 @@ def run_gunicorn(
         {
             "bind": bind,
             "workers": workers,
+            "worker_class": "gthread",
+            "threads": threads,
             "timeout": timeout,
             "loglevel": log_level,
             "accesslog": None,
