@@ -192,7 +192,7 @@ def _free_port():
 
 @pytest.fixture
 def gunicorn_server(db_url, clean_env):
-    """`cisizer-server serve` with three gunicorn workers on a free port."""
+    """`cisizer-server serve` with three workers on a free port, 2 s body timeout."""
     port = _free_port()
     process = subprocess.Popen(
         [
@@ -208,6 +208,8 @@ def gunicorn_server(db_url, clean_env):
             READ_TOKEN,
             "--hmac-key",
             HMAC_KEY,
+            "--body-timeout",
+            "2",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -297,6 +299,81 @@ def test_chunked_body_over_the_limit_is_413(gunicorn_server):
     assert "method=POST path=/api/v1/metrics status=413" in log
     assert token not in log
     assert READ_TOKEN not in log
+
+
+def _stalled_push(url, token):
+    """Open a push that promises ten bytes of body and sends one."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = socket.create_connection((host, int(port)), timeout=30)
+    connection.sendall(
+        b"POST /api/v1/metrics HTTP/1.1\r\n"
+        + f"Host: {host}\r\nAuthorization: Bearer {token}\r\n".encode()
+        + b"Content-Type: application/json\r\nContent-Length: 10\r\n\r\n{"
+    )
+    return connection
+
+
+def _answer(connection):
+    chunks = []
+    while chunk := connection.recv(65536):
+        chunks.append(chunk)
+    connection.close()
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    return head.decode(), json.loads(body)
+
+
+def test_stalled_body_is_408_and_blocks_nothing(gunicorn_server):
+    """Bodies that stop arriving get problem+json 408 while /health keeps answering."""
+    url, _ = gunicorn_server
+    token = httpx.post(
+        f"{url}/api/v1/token",
+        json={"organization": "o", "repository": "r", "workflow": "w", "job": "j"},
+        headers={"Authorization": f"Bearer {READ_TOKEN}"},
+    ).json()["token"]
+    stalled = [_stalled_push(url, token) for _ in range(2)]
+
+    health = httpx.get(f"{url}/health", timeout=30)
+    answers = [_answer(connection) for connection in stalled]
+
+    assert health.json() == {"status": "ok"}
+    for head, problem in answers:
+        assert head.startswith("HTTP/1.1 408 ")
+        assert "content-type: application/problem+json" in head.lower()
+        assert problem == {
+            "type": "about:blank",
+            "title": "Request timeout",
+            "status": 408,
+            "detail": "body: not received within 2 s",
+        }
+    stored = httpx.get(
+        f"{url}/api/v1/debug/metrics",
+        headers={"Authorization": f"Bearer {READ_TOKEN}"},
+    )
+    assert stored.json() == []
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/sizing/overrides/my-org/my-org%2Fo2", "repo"),
+        ("/api/v1/sizing/overrides/my-org/my-repo/ci.yml/a%2fb", "job"),
+        ("/api/v1/sizing/overrides/grp%2Fsub", "org"),
+    ],
+)
+def test_encoded_slash_is_400_and_writes_nothing(gunicorn_server, path, name):
+    """A %2F inside a path segment is refused, not routed as two segments."""
+    url, _ = gunicorn_server
+    headers = {"Authorization": f"Bearer {READ_TOKEN}"}
+
+    response = httpx.put(f"{url}{path}", json={"runs": 7}, headers=headers)
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == (
+        f"{name}: must not contain an encoded slash (%2F)"
+    )
+    listed = httpx.get(f"{url}/api/v1/sizing/overrides", headers=headers)
+    assert listed.json() == []
 
 
 @pytest.mark.parametrize(
