@@ -101,3 +101,29 @@ def test_health_reports_an_unreachable_database(tmp_path, serve_app):
 
     assert response.status_code == 503
     assert response.json()["detail"] == "database: not reachable"
+
+
+def test_missing_table_is_logged_with_its_reason(tmp_path, serve_app, caplog):
+    """A query on a database without the schema answers 503 and logs why."""
+    from cisizer.server import Settings, create_app
+
+    read_token = "r" * 32
+    settings = Settings(
+        read_token=read_token,
+        hmac_keys=("k" * 32,),
+        db_url=f"sqlite:///{tmp_path / 'empty.db'}",
+        migrate=False,
+    )
+    url = serve_app(create_app(settings))
+
+    with caplog.at_level(logging.WARNING, logger="cisizer.server"):
+        response = httpx.get(
+            f"{url}/api/v1/debug/metrics",
+            headers={"Authorization": f"Bearer {read_token}"},
+        )
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    messages = [record.getMessage() for record in caplog.records]
+    assert "database unavailable: OperationalError: no such table: runs" in messages
+    assert read_token not in caplog.text

@@ -202,7 +202,11 @@ def _on_http_error(
 def _on_database_unavailable(
     req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
 ) -> None:
-    _LOGGER.warning("database unavailable: %s", type(ex).__name__)
+    # The driver's first line says why ("no such table: runs", "connection
+    # refused"); it names tables and hosts, never statement values or passwords.
+    orig = getattr(ex, "orig", None) or ex
+    reason = (str(orig).strip().splitlines() or [""])[0]
+    _LOGGER.warning("database unavailable: %s: %s", type(orig).__name__, reason[:300])
     _problem(resp, 503, problem_title(503), "database: not reachable or busy")
     resp.set_header("Retry-After", "5")
 
