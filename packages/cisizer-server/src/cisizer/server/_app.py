@@ -83,6 +83,8 @@ class RawPathMiddleware:
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Raise 400 naming the parameter whose segment holds ``%2F``."""
+        # NOTE: Servers that pass only the decoded path (wsgiref) cannot be
+        # checked here, so there `a%2Fb` is still routed as two segments.
         raw = req.env.get("RAW_URI") or req.env.get("REQUEST_URI")
         if isinstance(raw, str):
             check_raw_path(raw, self._templates)

@@ -122,11 +122,11 @@ def _read_body(
 
     Note:
         The timeout needs the connection's socket, which gunicorn hands over
-        as ``gunicorn.socket``; other WSGI servers read without one.  It
-        bounds each wait for data, and the whole read is checked against it
-        between pieces of 64 KiB, so a client trickling a byte at a time can
-        hold a thread for up to ``timeout`` per piece (docs/limitations.md).
+        as ``gunicorn.socket``; other WSGI servers read without one.
     """
+    # NOTE: The socket timeout bounds each wait for data and the deadline is
+    # checked between pieces, so a client trickling a byte just under every
+    # `timeout` holds this thread longer; a buffering proxy in front stops it.
     sock = req.env.get("gunicorn.socket")
     settimeout = getattr(sock, "settimeout", None)
     previous = getattr(sock, "gettimeout", lambda: None)()
