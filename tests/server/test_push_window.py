@@ -128,3 +128,49 @@ def test_health_ignores_query_parameters(http):
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def _forged(live_server, **change):
+    import jwt
+
+    now = int(datetime.now(UTC).timestamp())
+    claims = {
+        "org": "my-org",
+        "repo": "my-org/my-repo",
+        "workflow": "ci.yml",
+        "job": "build",
+        "iat": now,
+        "exp": now + 600,
+        "jti": "x",
+        "aud": "cisizer-push",
+        **change,
+    }
+    return jwt.encode(claims, live_server.hmac_key, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    ("change", "detail"),
+    [
+        ({"nbf": 4_000_000_000}, "push token: push token is not valid yet"),
+        ({"exp": 10**20}, "push token: push token lives longer than the token TTL"),
+    ],
+    ids=["nbf-ahead", "exp-beyond-ttl"],
+)
+def test_signed_but_odd_tokens_are_401(
+    live_server, http, read, make_push, change, detail
+):
+    """A token not valid yet, or living longer than the TTL, is refused."""
+    response = _push(http, _forged(live_server, **change), make_push())
+
+    assert response.status_code == 401
+    assert response.json()["detail"] == detail
+    assert http.get(JOB_RUNS, headers=read).json() == []
+
+
+def test_token_with_a_past_nbf_pushes(live_server, http, make_push):
+    """A token whose nbf has passed is accepted like any other."""
+    now = int(datetime.now(UTC).timestamp())
+
+    response = _push(http, _forged(live_server, nbf=now - 60), make_push())
+
+    assert response.status_code == 201
