@@ -119,9 +119,15 @@ def openapi(session: nox.Session) -> None:
         session.run("cisizer-server", "openapi", stdout=out)
 
 
+def _apt_install(session: nox.Session, package: str) -> None:
+    # A new machine's package lists may be empty or stale.
+    session.run("apt-get", "update", "-qq", external=True)
+    session.run("apt-get", "install", "-y", "-qq", package, external=True)
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Run benchmarks; ``nox -s bench -- agent`` measures the agent's own cost.
+    """Run the benchmarks; ``nox -s bench -- agent`` measures the agent's own cost.
 
     ``nox -s bench -- aggregation`` times the aggregation endpoints at a
     million runs against hand-written SQL on PostgreSQL and SQLite.
@@ -129,13 +135,11 @@ def bench(session: nox.Session) -> None:
     The agent benchmark installs Debian's prometheus-node-exporter (apt) to
     measure it over the same minute, for comparison.
     """
-    targets = session.posargs or ["agent"]
+    targets = session.posargs or ["agent", "aggregation"]
     if "agent" in targets:
         _install_packages(session, DISTRIBUTIONS["agent"])
         if not Path("/usr/bin/prometheus-node-exporter").exists():
-            session.run(
-                "apt-get", "install", "-y", "prometheus-node-exporter", external=True
-            )
+            _apt_install(session, "prometheus-node-exporter")
         session.run("python", "bench/agent.py")
     if "aggregation" in targets:
         # Seeds a million runs into PostgreSQL (CISIZER_BENCH_PG_URL, default the
@@ -145,5 +149,5 @@ def bench(session: nox.Session) -> None:
         session.install("httpx")
         for command, package in (("sqlite3", "sqlite3"), ("psql", "postgresql-client")):
             if shutil.which(command) is None:
-                session.run("apt-get", "install", "-y", package, external=True)
+                _apt_install(session, package)
         session.run("python", "bench/aggregation.py")
