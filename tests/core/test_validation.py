@@ -242,6 +242,105 @@ def test_check_name_allow_slash_keeps_other_rules() -> None:
         check_name("a/\u200b", "run_id", allow_slash=True)
 
 
+# Real text that needs a format character: emoji joined by U+200D, a Persian
+# word with U+200C, and a word with a soft hyphen (U+00AD).
+TEXT_NAMES = [
+    "fam \U0001f468\u200d\U0001f469",
+    "\U0001f3f3\ufe0f\u200d\U0001f308",
+    "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+    "co\u00adoperation",
+]
+
+
+@pytest.mark.parametrize("name", TEXT_NAMES)
+def test_check_name_accepts_joiners_and_soft_hyphen(name: str) -> None:
+    """ZWJ emoji sequences, ZWNJ in Persian and soft hyphens are real names."""
+    assert name in {"fam 👨‍👩", "🏳️‍🌈", "می‌خواهم", "co­operation"}
+    assert check_name(name, "job") == name
+    assert check_name(f"{name}/x", "run_id", allow_slash=True) == f"{name}/x"
+
+
+@pytest.mark.parametrize("name", TEXT_NAMES)
+def test_parse_push_keeps_joiners_in_every_name(
+    push_body: dict[str, Any], name: str
+) -> None:
+    """Every name of a push, and a token request's, stores such text unchanged."""
+    push_body["workflow"] = name
+    push_body["job"] = name
+    push_body["runner"] = name
+    push_body["repository"] = f"my-org/{name}"
+    push_body["payload"]["processes"][0]["name"] = name
+
+    push = parse_push(push_body)
+    request = parse_push_token_request(
+        {"organization": name, "repository": name, "workflow": name, "job": name}
+    )
+
+    assert (push.workflow, push.job, push.runner) == (name, name, name)
+    assert push.repository == f"my-org/{name}"
+    assert push.payload.processes is not None
+    assert push.payload.processes[0].name == name
+    assert request.repository == f"{name}/{name}"
+
+
+@pytest.mark.parametrize(
+    "char",
+    [
+        *(chr(code) for code in range(0x202A, 0x202F)),
+        *(chr(code) for code in range(0x2066, 0x206A)),
+        "\u200e",
+        "\u200f",
+        "\u061c",
+        "\u200b",
+        "\u2060",
+        "\ufeff",
+        "\u2062",
+        "\u180e",
+        "\U000e0001",
+    ],
+)
+def test_check_name_refuses_other_format_characters(char: str) -> None:
+    """Bidi controls, zero-width spaces and other format characters stay refused."""
+    message = f"must not contain invisible characters such as U+{ord(char):04X}"
+
+    for name in TEXT_NAMES:
+        with pytest.raises(ValidationError) as caught:
+            check_name(name + char, "job")
+        assert caught.value.problems == (Problem("job", message),)
+
+
+@pytest.mark.parametrize(
+    ("char", "message"),
+    [
+        ("\x00", "must not contain control characters"),
+        ("\x1b", "must not contain control characters"),
+        ("\n", "must not contain control characters"),
+        ("\x85", "must not contain control characters"),
+        ("\ud800", "must not contain invisible characters such as U+D800"),
+        ("\udfff", "must not contain invisible characters such as U+DFFF"),
+        ("\u2028", "must not contain invisible characters such as U+2028"),
+        ("\u2029", "must not contain invisible characters such as U+2029"),
+    ],
+)
+def test_check_name_refuses_controls_next_to_joiners(char: str, message: str) -> None:
+    """Control characters, lone surrogates and separators stay refused in text."""
+    for name in TEXT_NAMES:
+        with pytest.raises(ValidationError) as caught:
+            check_name(char + name, "job")
+        assert caught.value.problems == (Problem("job", message),)
+
+
+@pytest.mark.parametrize("name", ["\u200d", "\u200c\u200d", " \u00ad ", "\u3000\u200d"])
+def test_check_name_refuses_only_joiners(name: str) -> None:
+    """A name made only of joiners, soft hyphens and spaces shows nothing."""
+    with pytest.raises(ValidationError) as caught:
+        check_name(name, "job")
+
+    assert caught.value.problems == (
+        Problem("job", "must not be only invisible characters"),
+    )
+
+
 @pytest.mark.parametrize("field", ["organization", "workflow", "job", "runner"])
 def test_parse_push_refuses_slash_in_path_names(
     push_body: dict[str, Any], field: str

@@ -70,6 +70,10 @@ def _join(path: str, key: str) -> str:
 # surrogates and line or paragraph separators hide or reorder what a terminal
 # or a log line shows of a name.
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# Format characters that real text needs and that reorder nothing: the zero
+# width joiner and non-joiner shape emoji sequences and Persian or Indic
+# words, and the soft hyphen only marks where a word may break.
+_TEXT_FORMAT_CHARACTERS = frozenset({"\u200c", "\u200d", "\u00ad"})
 
 
 def _name_problem(value: object, *, allow_slash: bool = False) -> str | None:
@@ -83,10 +87,12 @@ def _name_problem(value: object, *, allow_slash: bool = False) -> str | None:
         category = unicodedata.category(char)
         if category == "Cc":
             return "must not contain control characters"
-        if category in _HIDDEN_CATEGORIES:
+        if category in _HIDDEN_CATEGORIES and char not in _TEXT_FORMAT_CHARACTERS:
             return f"must not contain invisible characters such as U+{ord(char):04X}"
     if value.isspace():
         return "must not be only whitespace"
+    if all(char.isspace() or char in _TEXT_FORMAT_CHARACTERS for char in value):
+        return "must not be only invisible characters"
     if not allow_slash and "/" in value:
         return "must not contain '/'"
     return None
@@ -109,10 +115,12 @@ def check_name(value: object, path: str, *, allow_slash: bool = False) -> str:
 
     A name is a non-empty string of at most 255 characters, not only
     whitespace, without control or invisible format characters (U+200B,
-    U+202E, ...).  Organizations, workflows, jobs and runners, and every URL
-    path segment, must not contain ``/``; run ids, containers and processes
-    may (``allow_slash=True``).  A repository is checked by
-    :func:`qualify_repository`.
+    U+202E, ...).  The zero width joiner and non-joiner (U+200D, U+200C) and
+    the soft hyphen (U+00AD) are allowed, since emoji sequences and Persian
+    words need them, but not a name made only of them.  Organizations,
+    workflows, jobs and runners, and every URL path segment, must not contain
+    ``/``; run ids, containers and processes may (``allow_slash=True``).  A
+    repository is checked by :func:`qualify_repository`.
 
     Raises:
         ValidationError: with one problem at ``path``.
