@@ -12,6 +12,7 @@ installed: ``python scripts/demo.py``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -73,7 +75,49 @@ def _wait_until_healthy(url: str, server: subprocess.Popen[bytes]) -> None:
     sys.exit("demo: the receiver did not answer /health within 30 s")
 
 
-def _explain_newest_run(url: str, read_token: str) -> None:
+@contextlib.contextmanager
+def _job_cgroup() -> Iterator[Callable[[], None] | None]:
+    """Yield a hook that moves a child process into a cgroup of its own.
+
+    A runner pod gives the agent a container to measure.  Here, the agent's
+    own cgroup would also hold the receiver and whatever else runs on the
+    machine, so the demo makes a fresh cgroup for the agent and its workload
+    when it may (root on cgroup v1), and yields ``None`` otherwise.
+    """
+    root = Path("/sys/fs/cgroup")
+    name = f"cisizer-demo-{os.getpid()}"
+    created: list[Path] = []
+    covered: set[str] = set()
+    try:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            if not {"cpuacct", "memory"} & set(controllers.split(",")):
+                continue
+            directory = root / controllers / path.lstrip("/") / name
+            directory.mkdir()
+            created.append(directory)
+            covered.update(controllers.split(","))
+    except OSError:
+        pass
+    if not {"cpuacct", "memory"} <= covered:
+        for directory in created:
+            directory.rmdir()
+        yield None
+        return
+
+    def enter() -> None:
+        for directory in created:
+            (directory / "cgroup.procs").write_text(str(os.getpid()))
+
+    try:
+        yield enter
+    finally:
+        for directory in created:
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+
+
+def _explain_newest_run(url: str, read_token: str, *, isolated: bool) -> None:
     with Client(url, read_token) as client:
         (newest,) = client.job_metrics(ORG, REPO, WORKFLOW, JOB, limit=1)
     summary = newest.payload
@@ -84,18 +128,26 @@ def _explain_newest_run(url: str, read_token: str) -> None:
         f"and {runner.memory_bytes.peak / 2**20:.0f} MiB",
         flush=True,
     )
-    for process in (summary.processes or ())[:3]:
+    in_runner = [p for p in summary.processes or () if p.container == runner.name]
+    for process in in_runner[:3]:
         print(
             f"demo:   process {process.name}: peak "
             f"{process.peak_cpu_percent:.0f} % of a core, "
             f"{process.peak_memory_bytes / 2**20:.0f} MiB",
             flush=True,
         )
-    print(
-        "demo: the runner container is the agent's own cgroup; outside a pod "
-        "that may be the whole machine, so other work here counts too",
-        flush=True,
-    )
+    if isolated:
+        print(
+            "demo: the runner container is a cgroup made for the agent and its "
+            "workload, as a runner pod's container would be",
+            flush=True,
+        )
+    else:
+        print(
+            "demo: the runner container is the agent's own cgroup; outside a pod "
+            "that may be the whole machine, so other work here counts too",
+            flush=True,
+        )
 
 
 def main() -> int:
@@ -126,36 +178,11 @@ def main() -> int:
             text=True,
         ).stdout.strip()
         env["CISIZER_PUSH_TOKEN"] = token
-        for run in range(1, RUNS + 1):
-            print(f"demo: run {run} of {RUNS} under cisizer-agent", flush=True)
-            subprocess.run(
-                [
-                    _command("cisizer-agent"),
-                    "run",
-                    "--organization",
-                    ORG,
-                    "--repository",
-                    REPO,
-                    "--workflow",
-                    WORKFLOW,
-                    "--job",
-                    JOB,
-                    "--run-id",
-                    f"demo-{run}",
-                    "--runner",
-                    socket.gethostname(),
-                    "--interval",
-                    "0.25",
-                    "--no-docker",
-                    "--",
-                    sys.executable,
-                    "-c",
-                    WORKLOAD,
-                ],
-                env=env,
-                check=True,
-            )
-        _explain_newest_run(url, env["CISIZER_READ_TOKEN"])
+        with _job_cgroup() as enter_cgroup:
+            _measure_runs(env, enter_cgroup)
+        _explain_newest_run(
+            url, env["CISIZER_READ_TOKEN"], isolated=enter_cgroup is not None
+        )
         print("demo: sizing for the next run", flush=True)
         return subprocess.run(
             [_command("cisizer"), "sizing", ORG, REPO, WORKFLOW, JOB], env=env
@@ -164,6 +191,39 @@ def main() -> int:
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _measure_runs(env: dict[str, str], enter_cgroup: Callable[[], None] | None) -> None:
+    for run in range(1, RUNS + 1):
+        print(f"demo: run {run} of {RUNS} under cisizer-agent", flush=True)
+        subprocess.run(
+            [
+                _command("cisizer-agent"),
+                "run",
+                "--organization",
+                ORG,
+                "--repository",
+                REPO,
+                "--workflow",
+                WORKFLOW,
+                "--job",
+                JOB,
+                "--run-id",
+                f"demo-{run}",
+                "--runner",
+                socket.gethostname(),
+                "--interval",
+                "0.25",
+                "--no-docker",
+                "--",
+                sys.executable,
+                "-c",
+                WORKLOAD,
+            ],
+            env=env,
+            check=True,
+            preexec_fn=enter_cgroup,
+        )
 
 
 if __name__ == "__main__":
