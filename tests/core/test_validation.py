@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from cisizer.core import (
+    MAX_RUN_SECONDS,
     Override,
     Problem,
     PushTokenRequest,
@@ -598,6 +599,73 @@ def test_parse_push_checks_duration_against_times(
             f"payload.duration_seconds: must match end_time - start_time "
             f"({window:g} s) within 1 s or 1 %"
         ]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "duration"),
+    [
+        ("2026-01-30T14:30:22Z", "2026-02-06T14:30:22Z", 604800),
+        ("2026-01-30T14:30:22Z", "2026-02-06T14:30:22Z", 604000),
+        ("2026-02-06T14:30:02Z", "2026-02-06T14:30:22Z", 20.5),
+    ],
+)
+def test_parse_push_accepts_runs_up_to_seven_days(
+    push_body: dict[str, Any], start: str, end: str, duration: float
+) -> None:
+    """A run of exactly 7 days (604800 s) is the longest accepted."""
+    payload = push_body["payload"]
+    payload.update(start_time=start, end_time=end, duration_seconds=duration)
+
+    push = parse_push(push_body, now=NOW)
+
+    assert MAX_RUN_SECONDS == 604800
+    assert push.payload.start_time == parse_datetime(start)
+    assert push.payload.duration_seconds == duration
+
+
+def test_parse_push_refuses_a_start_in_1970(push_body: dict[str, Any]) -> None:
+    """A start read from a clock at 1970, with a duration to match, is refused."""
+    payload = push_body["payload"]
+    payload["start_time"] = "1970-01-01T00:00:00Z"
+    payload["end_time"] = "2026-02-06T14:30:22Z"
+    payload["duration_seconds"] = 1770388222
+
+    assert problems_of(push_body) == [
+        "payload.duration_seconds: must be at most 604800 s (7 days), "
+        "the longest run accepted",
+        "payload.start_time: must be at most 7 days (604800 s) before end_time, "
+        "the longest run accepted (got 1.77039e+09 s)",
+    ]
+
+
+def test_parse_push_refuses_a_window_just_over_seven_days(
+    push_body: dict[str, Any],
+) -> None:
+    """A start one second more than 7 days before the end names start_time."""
+    payload = push_body["payload"]
+    payload["start_time"] = "2026-01-30T14:30:21Z"
+    payload["end_time"] = "2026-02-06T14:30:22Z"
+    payload["duration_seconds"] = 20.0
+
+    assert problems_of(push_body) == [
+        "payload.start_time: must be at most 7 days (604800 s) before end_time, "
+        "the longest run accepted (got 604801 s)",
+    ]
+
+
+def test_parse_push_refuses_a_duration_over_seven_days(
+    push_body: dict[str, Any],
+) -> None:
+    """A duration above 604800 s is refused by itself, not as a mismatch."""
+    payload = push_body["payload"]
+    payload["start_time"] = "2026-01-30T14:30:22Z"
+    payload["end_time"] = "2026-02-06T14:30:22Z"
+    payload["duration_seconds"] = 604800.5
+
+    assert problems_of(push_body) == [
+        "payload.duration_seconds: must be at most 604800 s (7 days), "
+        "the longest run accepted",
+    ]
 
 
 def test_parse_push_refuses_zero_limits(push_body: dict[str, Any]) -> None:

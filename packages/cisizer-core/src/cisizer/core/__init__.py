@@ -8,6 +8,7 @@ Besides classes and functions it exports these values:
 - ``converter``: the one cattrs converter between models and JSON-ready data.
 - ``ENERGY_PROFILES``: the named energy coefficient profiles, by name.
 - ``MAX_NAME_LENGTH``: the longest name accepted (255 characters).
+- ``MAX_RUN_SECONDS``: the longest run accepted (604,800 s, 7 days).
 - ``PUSH_TOKEN_AUDIENCE``: the ``aud`` claim of every push token.
 """
 
@@ -119,6 +120,7 @@ from cisizer.core._tokens import (
 )
 from cisizer.core._validation import (
     MAX_NAME_LENGTH,
+    MAX_RUN_SECONDS,
     check_name,
     parse_override,
     parse_push,
@@ -131,6 +133,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ENERGY_PROFILES",
     "MAX_NAME_LENGTH",
+    "MAX_RUN_SECONDS",
     "PUSH_TOKEN_AUDIENCE",
     "CisizerConverter",
     "Confidence",

@@ -35,6 +35,7 @@ from cisizer.core._quantity import format_cpu, format_memory, parse_cpu, parse_m
 
 __all__ = [
     "MAX_NAME_LENGTH",
+    "MAX_RUN_SECONDS",
     "check_name",
     "parse_override",
     "parse_push",
@@ -43,6 +44,10 @@ __all__ = [
 ]
 
 MAX_NAME_LENGTH = 255
+# The longest run accepted: above the jobs CI Sizer sizes (GitHub stops a
+# hosted job after 6 h and a self-hosted one after 5 days), yet it refuses a
+# start read from a clock at 1970, which would skew every average duration.
+MAX_RUN_SECONDS = 7 * 24 * 3600
 _MAX_INT32 = 2**31 - 1
 # Ceilings far above any real run keep sums of a run's figures inside the
 # 64-bit integers and doubles a database stores.
@@ -448,14 +453,29 @@ def _check_times(
     times: tuple[datetime | None, datetime | None, float | None],
     now: datetime | None,
 ) -> None:
-    """Check end >= start, the duration against them, and end against ``now``."""
+    """Check the order of the times, the run's length, duration and ``now``."""
     start, end, duration = times
+    too_long = duration is not None and duration > MAX_RUN_SECONDS
+    if too_long:
+        check.fail(
+            _join(path, "duration_seconds"),
+            f"must be at most {MAX_RUN_SECONDS} s (7 days), the longest run accepted",
+        )
     if start is not None and end is not None:
         window = (end - start).total_seconds()
         if end < start:
             check.fail(_join(path, "end_time"), "must not be before start_time")
-        elif duration is not None and abs(duration - window) > max(
-            _DURATION_SLACK_SECONDS, _DURATION_SLACK_SHARE * window
+        elif window > MAX_RUN_SECONDS:
+            check.fail(
+                _join(path, "start_time"),
+                f"must be at most 7 days ({MAX_RUN_SECONDS} s) before end_time, "
+                f"the longest run accepted (got {window:g} s)",
+            )
+        elif (
+            not too_long
+            and duration is not None
+            and abs(duration - window)
+            > max(_DURATION_SLACK_SECONDS, _DURATION_SLACK_SHARE * window)
         ):
             check.fail(
                 _join(path, "duration_seconds"),
@@ -578,7 +598,8 @@ def parse_push(data: object, *, now: datetime | None = None) -> Push:
     A bare repository name is qualified with the organization.  Optional
     fields may be absent or null: ``run_attempt`` then is 1, ``status``
     ``unknown``.  ``duration_seconds`` must agree with ``end_time -
-    start_time`` within 1 s or 1 %, whichever is larger.  Given ``now`` (the
+    start_time`` within 1 s or 1 %, whichever is larger, and neither may
+    exceed 7 days (:data:`MAX_RUN_SECONDS`).  Given ``now`` (the
     receiver's clock), an ``end_time`` more than 5 minutes later is refused,
     so a wrong clock cannot make a run the newest one forever.
 
