@@ -297,11 +297,26 @@ def test_not_before_is_checked() -> None:
         signer.verify(_signed(nbf="later"), now=NOW)
 
 
-@pytest.mark.parametrize("exp", [1e20, int(NOW.timestamp()) + 2 * 3600 + 31])
-def test_expiry_beyond_the_ttl_is_refused(exp: float) -> None:
-    """A token whose exp lies more than the TTL and leeway after iat is refused."""
+@pytest.mark.parametrize("exp", [1e20, int(NOW.timestamp()) + 30 * 86400 + 31])
+def test_expiry_beyond_the_ceiling_is_refused(exp: float) -> None:
+    """A token whose exp lies more than 30 days and the leeway after iat is refused."""
     signer = PushTokenSigner([KEY], ttl=timedelta(hours=2))
 
     assert signer.verify(_signed(exp=int(NOW.timestamp()) + 7230), now=NOW) == JOB
-    with pytest.raises(MalformedTokenError, match="longer than the token TTL"):
+    with pytest.raises(MalformedTokenError, match="longer than 30 days"):
         signer.verify(_signed(exp=exp), now=NOW)
+
+
+def test_lowering_the_ttl_keeps_issued_tokens() -> None:
+    """A token issued under a longer TTL verifies with a signer of a shorter one."""
+    long_lived = PushTokenSigner([KEY], ttl=timedelta(days=30)).issue(JOB, now=NOW)
+    short = PushTokenSigner([KEY], ttl=timedelta(seconds=2))
+
+    later = NOW + timedelta(days=29)
+    assert short.verify(long_lived.token, now=later) == JOB
+
+
+def test_ttl_over_the_ceiling_is_refused() -> None:
+    """A signer refuses a TTL over 30 days, naming the setting."""
+    with pytest.raises(ValidationError, match="token_ttl: must be at most 30 days"):
+        PushTokenSigner([KEY], ttl=timedelta(days=30, seconds=1))

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from cisizer.server._cli import main
+from cisizer.server._cli import _parse_duration, main
 from cisizer.server._migrate import head_revision
 
 READ_TOKEN = "cli-read-token-0123456789abcdef"
@@ -543,3 +543,48 @@ def test_bad_push_grace_is_refused(served, value):
 
     assert result.exit_code == 2
     assert "--push-grace" in result.output
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "expected"),
+    [
+        ("--token-ttl", "1.5h", timedelta(minutes=90)),
+        ("--push-grace", "1.5h", timedelta(minutes=90)),
+        ("--token-ttl", "30d", timedelta(days=30)),
+        ("--push-grace", "0.5", timedelta(seconds=0.5)),
+    ],
+)
+def test_fractional_durations_are_accepted(served, tmp_path, flag, value, expected):
+    """Durations take a fraction, such as 1.5h, up to each flag's limit."""
+    args = ["--read-token", READ_TOKEN, "--hmac-key", HMAC_KEY, flag, value]
+    db = ["--db-url", f"sqlite:///{tmp_path / 'x.db'}"]
+
+    result = CliRunner().invoke(main, ["serve", *args, *db])
+
+    assert result.exit_code == 0, result.output
+    name = flag.removeprefix("--").replace("-", "_")
+    assert _parse_duration(value, zero=True, name=name) == expected
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "limit"),
+    [
+        ("--token-ttl", "31d", "30 days"),
+        ("--token-ttl", "999999999d", "30 days"),
+        ("--token-ttl", "99999999999999999999", ""),
+        ("--push-grace", "1000000000d", "7 days"),
+        ("--push-grace", "8d", "7 days"),
+        ("--session-ttl", "40d", "30 days"),
+    ],
+)
+def test_overlong_durations_are_refused(served, flag, value, limit):
+    """A duration past its flag's limit exits 2 naming the flag, no traceback."""
+    args = ["--read-token", READ_TOKEN, "--hmac-key", HMAC_KEY, flag, value]
+
+    result = CliRunner().invoke(main, ["serve", *args])
+
+    assert result.exit_code == 2
+    assert flag in result.output
+    assert f"longer than the limit of {limit}" in result.output or not limit
+    assert "Traceback" not in result.output
+    assert "app" not in served

@@ -152,14 +152,14 @@ def _forged(live_server, **change):
     ("change", "detail"),
     [
         ({"nbf": 4_000_000_000}, "push token: push token is not valid yet"),
-        ({"exp": 10**20}, "push token: push token lives longer than the token TTL"),
+        ({"exp": 10**20}, "push token: push token lives longer than 30 days"),
     ],
     ids=["nbf-ahead", "exp-beyond-ttl"],
 )
 def test_signed_but_odd_tokens_are_401(
     live_server, http, read, make_push, change, detail
 ):
-    """A token not valid yet, or living longer than the TTL, is refused."""
+    """A token not valid yet, or living longer than 30 days, is refused."""
     response = _push(http, _forged(live_server, **change), make_push())
 
     assert response.status_code == 401

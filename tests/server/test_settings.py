@@ -50,12 +50,61 @@ def test_energy_coefficients_must_be_finite_and_not_negative(name, value):
     with pytest.raises(ConfigurationError) as caught:
         _settings(**{name: value}).check()
 
-    assert str(caught.value).startswith(f"{flag} must be a finite number >= 0")
+    assert str(caught.value).startswith(f"{flag} must be a finite number from ")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("cpu_max_w", 1000.5),
+        ("mem_w_per_gib", 1e308),
+        ("grid_g_per_kwh", 5001.0),
+        ("embodied_g_per_core_hour", 1e6),
+        ("pue", 0.99),
+        ("pue", 10.5),
+    ],
+)
+def test_energy_coefficients_have_upper_bounds(name, value):
+    """A coefficient past its plausible range is refused, naming the flag."""
+    flag = "--" + name.replace("_", "-")
+
+    with pytest.raises(ConfigurationError) as caught:
+        _settings(**{name: value}).check()
+
+    assert str(caught.value).startswith(f"{flag} must be a finite number from ")
+    assert str(caught.value).endswith(f"not {value}")
+
+
+def test_largest_coefficients_give_finite_estimates():
+    """Every coefficient at its upper bound gives finite figures for a huge fleet."""
+    from cisizer.core import estimate_energy
+
+    settings = _settings(
+        cpu_min_w=1000.0,
+        cpu_max_w=1000.0,
+        mem_w_per_gib=1000.0,
+        pue=10.0,
+        grid_g_per_kwh=5000.0,
+        embodied_g_per_core_hour=1000.0,
+    )
+    settings.check()
+
+    estimate = estimate_energy(
+        runs=10**9,
+        used_core_seconds=1e18,
+        allocated_core_seconds=1e18,
+        memory_gib_seconds=1e18,
+        profile=settings.energy(),
+    )
+
+    assert settings.energy().name == "aws+custom"
+    assert math.isfinite(estimate.energy_wh)
+    assert math.isfinite(estimate.carbon_g)
 
 
 def test_zero_coefficients_are_accepted():
     """Zero watts or zero grid intensity is a valid, if unusual, setting."""
-    settings = _settings(cpu_min_w=0.0, cpu_max_w=0.0, grid_g_per_kwh=0.0)
+    settings = _settings(cpu_min_w=0.0, cpu_max_w=0.0, grid_g_per_kwh=0.0, pue=1.0)
 
     settings.check()
 
@@ -142,9 +191,23 @@ def test_create_app_refuses_bad_energy_settings(tmp_path):
     [
         (
             ["--grid-g-per-kwh", "inf"],
-            "--grid-g-per-kwh must be a finite number >= 0, not inf",
+            "--grid-g-per-kwh must be a finite number from 0 to 5000, not inf",
         ),
-        (["--cpu-min-w", "nan"], "--cpu-min-w must be a finite number >= 0, not nan"),
+        (
+            ["--cpu-min-w", "nan"],
+            "--cpu-min-w must be a finite number from 0 to 1000, not nan",
+        ),
+        (
+            ["--grid-g-per-kwh", "1e308"],
+            "--grid-g-per-kwh must be a finite number from 0 to 5000, not 1e+308",
+        ),
+        (["--pue", "0"], "--pue must be a finite number from 1 to 10, not 0.0"),
+        (["--pue", "1e308"], "--pue must be a finite number from 1 to 10, not 1e+308"),
+        (
+            ["--embodied-g-per-core-hour", "1001"],
+            "--embodied-g-per-core-hour must be a finite number from 0 to 1000, "
+            "not 1001.0",
+        ),
         (["--cpu-max-w", "0.1"], "--cpu-max-w (0.1 W) must not be below"),
         (
             ["--logout-url", "javascript:alert(1)"],

@@ -2,10 +2,12 @@
 
 A push token carries the claims ``org``, ``repo`` (full name), ``workflow``,
 ``job``, ``iat``, ``exp``, ``jti`` and ``aud = "cisizer-push"``; an ``nbf``
-claim is honoured when present, and ``exp`` may lie at most the TTL (plus
-the leeway) after ``iat``.  The first
-key signs; every key verifies, so a key can be rotated by putting the new one
-first and dropping the old one once its tokens have expired.
+claim is honoured when present, and ``exp`` may lie at most
+:attr:`PushTokenSigner.MAX_TTL` (plus the leeway) after ``iat``: a fixed
+ceiling rather than the current TTL, so that lowering the TTL, or receivers
+with different TTLs sharing a key, keep accepting the tokens already issued.
+The first key signs; every key verifies, so a key can be rotated by putting
+the new one first and dropping the old one once its tokens have expired.
 """
 
 from __future__ import annotations
@@ -46,9 +48,13 @@ class PushTokenSigner:
     Args:
         keys: HMAC keys, each at least 32 bytes (RFC 7518 §3.2); the first
             signs, all verify.
-        ttl: how long an issued token is accepted.
+        ttl: how long an issued token is accepted, at most :attr:`MAX_TTL`.
         leeway: clock skew tolerated when checking ``exp`` and ``iat``.
     """
+
+    #: The longest TTL a signer takes, and the longest lifetime (``exp - iat``)
+    #: a verified token may have, whatever TTL issued it.
+    MAX_TTL = timedelta(days=30)
 
     def __init__(
         self,
@@ -66,6 +72,10 @@ class PushTokenSigner:
                 )
         if ttl <= timedelta(0):
             raise ValidationError.single("token_ttl", "must be positive")
+        if ttl > self.MAX_TTL:
+            raise ValidationError.single(
+                "token_ttl", f"must be at most {self.MAX_TTL.days} days"
+            )
         if leeway < timedelta(0):
             raise ValidationError.single("leeway", "must not be negative")
         self._keys = tuple(keys)
@@ -121,7 +131,7 @@ class PushTokenSigner:
         Raises:
             MalformedTokenError: not a JWT, a claim missing or mistyped, issued
                 in the future, not valid yet (``nbf``), or living longer than
-                the TTL.
+                :attr:`MAX_TTL`.
             InvalidSignatureError: signed by none of the keys, or not HS256.
             WrongAudienceError: ``aud`` is not ``cisizer-push``.
             ExpiredTokenError: expired at ``valid_at``, or ``now`` is past the
@@ -189,8 +199,10 @@ class PushTokenSigner:
             raise MalformedTokenError("push token is issued in the future")
         if claims.get("nbf", issued) - leeway > moment:
             raise MalformedTokenError("push token is not valid yet")
-        if expires - issued > self.ttl.total_seconds() + leeway:
-            raise MalformedTokenError("push token lives longer than the token TTL")
+        if expires - issued > self.MAX_TTL.total_seconds() + leeway:
+            raise MalformedTokenError(
+                f"push token lives longer than {self.MAX_TTL.days} days"
+            )
         if expires + leeway + grace.total_seconds() <= moment:
             raise ExpiredTokenError("push token has expired")
 

@@ -13,39 +13,65 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, NoReturn
 
 import click
 import sqlalchemy as sa
 
+from cisizer.core import PushTokenSigner
 from cisizer.server._errors import ConfigurationError
 from cisizer.server._settings import DEFAULT_MAX_BODY_BYTES, AuthMode, Settings
 from cisizer.server._storage import create_engine
 
 __all__ = ["main"]
 
-_DURATION = re.compile(r"(?P<number>\d+)(?P<unit>[smhd]?)", re.ASCII)
+_DURATION = re.compile(
+    r"(?P<number>\d{1,12}(?:\.\d{1,6})?|\.\d{1,6})(?P<unit>[smhd]?)", re.ASCII
+)
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# The longest value each duration flag takes, so that no date overflows.
+_MAX_DURATIONS = {
+    "token_ttl": PushTokenSigner.MAX_TTL,
+    "push_grace": timedelta(days=7),
+    "session_ttl": timedelta(days=30),
+}
 
 
-def _parse_duration(value: str, *, zero: bool) -> timedelta:
+def _parse_duration(value: str, *, zero: bool, name: str | None) -> timedelta:
     match = _DURATION.fullmatch(value.strip())
-    if match is None or (int(match["number"]) == 0 and not zero):
+    seconds = (
+        None
+        if match is None
+        else Decimal(match["number"]) * _UNIT_SECONDS[match["unit"]]
+    )
+    if seconds is None or (seconds == 0 and not zero):
         kind = "a duration" if zero else "a positive duration"
-        raise click.BadParameter(f"{value!r} is not {kind} such as 2h")
-    return timedelta(seconds=int(match["number"]) * _UNIT_SECONDS[match["unit"]])
+        raise click.BadParameter(f"{value!r} is not {kind} such as 2h or 1.5h")
+    longest = _MAX_DURATIONS.get(name or "")
+    if longest is not None and seconds > Decimal(int(longest.total_seconds())):
+        raise click.BadParameter(
+            f"{value!r} is longer than the limit of {_describe(longest)}"
+        )
+    return timedelta(seconds=float(seconds))
+
+
+def _describe(duration: timedelta) -> str:
+    if duration.days and not duration.seconds:
+        return f"{duration.days} days"
+    return f"{duration.total_seconds():g} s"
 
 
 def _duration(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
-    """Parse seconds, or a number with an s, m, h or d suffix."""
-    return _parse_duration(value, zero=False)
+    """Parse seconds, or a number (``1.5``) with an s, m, h or d suffix."""
+    return _parse_duration(value, zero=False, name=param.name)
 
 
 def _duration_or_zero(
     ctx: click.Context, param: click.Parameter, value: str
 ) -> timedelta:
     """Parse a duration as :func:`_duration` does, zero included."""
-    return _parse_duration(value, zero=True)
+    return _parse_duration(value, zero=True, name=param.name)
 
 
 def _bind(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -94,7 +120,7 @@ _SETTINGS_OPTIONS = (
         callback=_duration,
         default="2h",
         show_default=True,
-        help="Lifetime of a push token: seconds or 90m, 2h, 1d.",
+        help="Lifetime of a push token: seconds or 90m, 1.5h, 1d; at most 30d.",
     ),
     _option(
         "--push-grace",
@@ -102,7 +128,8 @@ _SETTINGS_OPTIONS = (
         default="6h",
         show_default=True,
         help="How long after a push token expired a run it covered at its start "
-        "may still be pushed: seconds or 90m, 6h, 1d; 0 turns it off.",
+        "may still be pushed (plus 30 s of clock leeway): seconds or 90m, 6h, "
+        "1.5d; at most 7d; 0 leaves only the leeway.",
     ),
     _option(
         "--body-timeout",
@@ -192,7 +219,7 @@ _SETTINGS_OPTIONS = (
         callback=_duration,
         default="8h",
         show_default=True,
-        help="OIDC: lifetime of a session: seconds or 90m, 8h, 1d.",
+        help="OIDC: lifetime of a session: seconds or 90m, 8h, 1d; at most 30d.",
     ),
     _option(
         "--gateway-jwks-url",

@@ -9,20 +9,24 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from cisizer.core import ENERGY_PROFILES, EnergyProfile
+from cisizer.core import ENERGY_PROFILES, EnergyProfile, PushTokenSigner
 from cisizer.server._errors import ConfigurationError
 
 __all__ = ["AuthMode", "Settings"]
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-ENERGY_COEFFICIENTS = (
-    "cpu_min_w",
-    "cpu_max_w",
-    "mem_w_per_gib",
-    "pue",
-    "grid_g_per_kwh",
-    "embodied_g_per_core_hour",
-)
+# Each coefficient's range, wide enough for any real hardware and grid yet
+# small enough that no sum over a fleet's runs overflows a float.
+ENERGY_COEFFICIENTS = {
+    "cpu_min_w": (0.0, 1000.0),
+    "cpu_max_w": (0.0, 1000.0),
+    "mem_w_per_gib": (0.0, 1000.0),
+    "pue": (1.0, 10.0),
+    "grid_g_per_kwh": (0.0, 5000.0),
+    "embodied_g_per_core_hour": (0.0, 1000.0),
+}
+MAX_PUSH_GRACE = timedelta(days=7)
+MAX_SESSION_TTL = timedelta(days=30)
 MIN_HMAC_KEY_BYTES = 32
 MIN_READ_TOKEN_LENGTH = 16
 
@@ -101,10 +105,15 @@ class Settings:
                 f"--hmac-key (CISIZER_HMAC_KEY) must be at least "
                 f"{MIN_HMAC_KEY_BYTES} bytes (RFC 7518 section 3.2)"
             )
-        if self.token_ttl <= timedelta(0):
-            raise ConfigurationError("--token-ttl must be positive")
-        if self.push_grace < timedelta(0):
-            raise ConfigurationError("--push-grace must not be negative")
+        if not timedelta(0) < self.token_ttl <= PushTokenSigner.MAX_TTL:
+            raise ConfigurationError(
+                f"--token-ttl must be positive and at most "
+                f"{PushTokenSigner.MAX_TTL.days} days"
+            )
+        if not timedelta(0) <= self.push_grace <= MAX_PUSH_GRACE:
+            raise ConfigurationError(
+                f"--push-grace must be from 0 to {MAX_PUSH_GRACE.days} days"
+            )
         if not 0 < self.body_timeout <= 3600:
             raise ConfigurationError("--body-timeout must be between 0 and 3600 s")
         if self.max_body_bytes < 1024:
@@ -148,8 +157,11 @@ class Settings:
                 f"--session-key (CISIZER_SESSION_KEY) must be at least "
                 f"{MIN_HMAC_KEY_BYTES} bytes"
             )
-        if self.session_ttl <= timedelta(0):
-            raise ConfigurationError("--session-ttl must be positive")
+        if not timedelta(0) < self.session_ttl <= MAX_SESSION_TTL:
+            raise ConfigurationError(
+                f"--session-ttl must be positive and at most "
+                f"{MAX_SESSION_TTL.days} days"
+            )
 
     def _check_gateway(self) -> None:
         if not self.gateway_jwks_url and not self.gateway_public_key:
@@ -167,12 +179,14 @@ class Settings:
                 raise ConfigurationError(f"{_flag(name)} is required in gateway mode")
 
     def _check_energy(self) -> None:
-        for name in ENERGY_COEFFICIENTS:
+        for name, (low, high) in ENERGY_COEFFICIENTS.items():
             value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value >= 0):
-                raise ConfigurationError(
-                    f"{_flag(name)} must be a finite number >= 0, not {value}"
-                )
+            if value is None or (math.isfinite(value) and low <= value <= high):
+                continue
+            raise ConfigurationError(
+                f"{_flag(name)} must be a finite number from {low:g} to {high:g}, "
+                f"not {value}"
+            )
         profile = ENERGY_PROFILES[self.energy_profile]
         cpu_min_w = profile.cpu_min_w if self.cpu_min_w is None else self.cpu_min_w
         cpu_max_w = profile.cpu_max_w if self.cpu_max_w is None else self.cpu_max_w
