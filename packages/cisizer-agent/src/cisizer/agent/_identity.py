@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Mapping
 
 import attrs
 
 from cisizer.agent._errors import IdentityError
+from cisizer.agent._names import name_problem as _name_problem
 
 __all__ = ["Identity", "detect_ci", "resolve_identity"]
 
@@ -27,12 +27,8 @@ _REQUIRED = ("organization", "repository", "workflow", "job", "run_id")
 
 _log = logging.getLogger(__name__)
 
-# The receiver's rules for names (cisizer.core): these parts name URL path
-# segments, so they may not hold '/'; a run id may.  They are repeated here
-# so that `run` need not load the core while the job's command runs.
-_MAX_NAME_LENGTH = 255
+# Parts naming URL path segments may not hold '/'; a run id may.
 _NO_SLASH = ("organization", "workflow", "job", "runner")
-_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 @attrs.frozen
@@ -136,24 +132,6 @@ def detect_ci(env: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
     return None, {}
 
 
-def _name_problem(value: str, *, allow_slash: bool = False) -> str | None:
-    if not value:
-        return "must not be empty"
-    if len(value) > _MAX_NAME_LENGTH:
-        return f"must be at most {_MAX_NAME_LENGTH} characters"
-    for char in value:
-        if unicodedata.category(char) in _HIDDEN_CATEGORIES:
-            return (
-                f"must not contain control or invisible characters such as "
-                f"U+{ord(char):04X}"
-            )
-    if value.isspace():
-        return "must not be only whitespace"
-    if not allow_slash and "/" in value:
-        return "must not contain '/'"
-    return None
-
-
 def _repository_problem(value: str, organization: str) -> str | None:
     owner, slash, name = value.partition("/")
     if not slash:
@@ -187,11 +165,12 @@ def resolve_identity(
             values[field] = detected[field]
             derived.append(field)
 
+    problems: list[str] = []
     missing = [field for field in _REQUIRED if not values.get(field)]
     if missing:
         hints = ", ".join(f"{FIELDS[f][0]} / {FIELDS[f][1]}" for f in missing)
         where = f"{ci} variables" if ci else "no CI system detected"
-        raise IdentityError(f"missing job identity ({where}); set {hints}")
+        problems.append(f"missing job identity ({where}); set {hints}")
 
     replaced = [f for f in derived if f in _NO_SLASH and "/" in values[f]]
     for field in replaced:
@@ -204,13 +183,23 @@ def resolve_identity(
         )
 
     # The receiver refuses such names; better said now than after the job.
-    for field, value in values.items():
+    for field, value in list(values.items()):
         if field == "run_attempt":
             continue
         if field == "repository":
-            problem = _repository_problem(value, values["organization"])
+            problem = _repository_problem(value, values.get("organization", ""))
         else:
             problem = _name_problem(value, allow_slash=field not in _NO_SLASH)
+        if problem is not None and field == "runner" and field in derived:
+            # The runner is optional: a job is better measured without it.
+            _log.warning(
+                "the runner name from %s variables %s; the summary names no "
+                "runner (set --runner / CISIZER_RUNNER to name one)",
+                ci,
+                problem,
+            )
+            del values[field]
+            continue
         if problem is not None:
             flag, variable = FIELDS[field]
             shown = f" {value!r}" if len(value) <= 64 else ""
@@ -219,17 +208,18 @@ def resolve_identity(
                 if field in derived
                 else f"{flag} / {variable}"
             )
-            raise IdentityError(f"{field}{shown} {problem} ({where})")
+            problems.append(f"{field}{shown} {problem} ({where})")
 
     attempt_text = values.get("run_attempt", "1")
     try:
         attempt = int(attempt_text)
     except ValueError:
-        raise IdentityError(
-            f"run attempt must be a whole number, got {attempt_text!r}"
-        ) from None
+        problems.append(f"run attempt must be a whole number, got {attempt_text!r}")
+        attempt = 1
     if attempt < 1:
-        raise IdentityError(f"run attempt must be at least 1, got {attempt}")
+        problems.append(f"run attempt must be at least 1, got {attempt}")
+    if problems:
+        raise IdentityError("; ".join(problems))
 
     return Identity(
         organization=values["organization"],

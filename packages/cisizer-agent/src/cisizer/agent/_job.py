@@ -20,11 +20,18 @@ from cisizer.agent._cgroup import (
 )
 from cisizer.agent._errors import SourceError
 from cisizer.agent._identity import Identity
+from cisizer.agent._names import clean_name
 from cisizer.agent._processes import ProcessTracker
 from cisizer.agent._sampler import Container, Sampler
 from cisizer.agent._spool import Spool
 
-__all__ = ["Settings", "build_push", "build_sampler", "spool_summary"]
+__all__ = [
+    "Settings",
+    "build_push",
+    "build_sampler",
+    "clean_summary",
+    "spool_summary",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -147,9 +154,36 @@ def _docker_source(settings: Settings, since: float) -> Any:
     )
 
 
+def clean_summary(summary: Any) -> Any:
+    """Return the summary with container and process names the receiver takes.
+
+    A process may rename itself to anything (``prctl(PR_SET_NAME)``), and one
+    odd name must not cost the job's measurement.
+    """
+    containers = tuple(
+        attrs.evolve(container, name=clean_name(container.name))
+        for container in summary.containers
+    )
+    processes = summary.processes
+    if processes is not None:
+        processes = tuple(
+            attrs.evolve(
+                process,
+                name=clean_name(process.name),
+                container=None
+                if process.container is None
+                else clean_name(process.container),
+            )
+            for process in processes
+        )
+    return attrs.evolve(summary, containers=containers, processes=processes)
+
+
 def build_push(identity: Identity, status: str, summary: Any) -> dict[str, Any]:
     """Return the JSON body of the push for one finished job."""
     from cisizer.core import Push, RunStatus, converter
+
+    summary = clean_summary(summary)
 
     push = Push(
         organization=identity.organization,
