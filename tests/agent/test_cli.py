@@ -33,7 +33,7 @@ def agent_env(
         CISIZER_TOP_PROCESSES="3",
         CISIZER_INTERVAL="0.2",
         CISIZER_PUSH_TIMEOUT="5",
-        CISIZER_PUSH_TOKEN="push-token",
+        CISIZER_PUSH_TOKEN="eyJhbGciOiJIUzI1NiJ9.eyJqb2IiOiJidWlsZCJ9.c2ln",
         CISIZER_URL=receiver.url if receiver else "http://127.0.0.1:9",
     )
     env.update(extra)

@@ -208,7 +208,10 @@ def test_forbidden_is_not_retried_and_summary_is_set_aside(
     assert done.returncode == 4
     assert middleware.pushes == 1
     assert "403" in done.stderr
-    assert "summary rejected" in done.stderr
+    refusals = [line for line in done.stderr.splitlines() if "refused" in line]
+    assert len(refusals) == 1
+    assert refusals[0].startswith("cisizer-agent: ERROR: the receiver refused ")
+    assert "summary rejected" not in done.stderr
     assert spooled(tmp_path) == []
     assert len(list((tmp_path / "spool" / "rejected").glob("*.json"))) == 1
     assert stored_runs(live_server) == []

@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import click
 
-from cisizer.agent._errors import ConfigurationError
+from cisizer.agent._errors import ConfigurationError, IdentityError
 from cisizer.agent._identity import FIELDS, Identity, resolve_identity
 from cisizer.agent._spool import Spool, default_spool_dir
 
@@ -39,6 +40,8 @@ _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 _CANCELLING = (signal.SIGINT, signal.SIGTERM)
 
 _STATUSES = ("success", "failure", "cancelled", "unknown")
+# GitLab's $CI_JOB_STATUS spells two of them its own way.
+_STATUS_ALIASES = {"failed": "failure", "canceled": "cancelled"}
 
 
 def _option(*names: str, env: str | list[str], **kwargs: Any) -> Callable[[F], F]:
@@ -190,15 +193,21 @@ def _say(message: str) -> None:
     click.echo(f"cisizer-agent: {message}", err=True)
 
 
+_JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
 def _settings(options: dict[str, Any]) -> Settings:
     from cisizer.agent._job import Settings
 
     cgroups = []
+    problems = []
     for spec in options.get("cgroups", ()):
         name, sep, path = spec.partition("=")
         if not sep or not name or not path:
-            raise ConfigurationError(f"--cgroup takes NAME=PATH, got {spec!r}")
+            problems.append(f"--cgroup / CISIZER_CGROUP takes NAME=PATH, got {spec!r}")
         cgroups.append((name, path))
+    if problems:
+        raise ConfigurationError("; ".join(problems))
     return Settings(
         url=options.get("url"),
         push_token=options.get("push_token"),
@@ -215,34 +224,56 @@ def _settings(options: dict[str, Any]) -> Settings:
     )
 
 
-def _identity(options: dict[str, Any]) -> Identity:
-    identity = resolve_identity(
-        {field: options.get(field) for field in FIELDS}, os.environ
-    )
+def _configuration(options: dict[str, Any]) -> tuple[Settings, Identity]:
+    """Return the settings and identity, or raise naming every problem at once."""
+    from cisizer.agent._delivery import check_url
+
+    problems: list[str] = []
+    settings = identity = None
+    try:
+        settings = _settings(options)
+    except ConfigurationError as err:
+        problems.append(str(err))
+    try:
+        identity = resolve_identity(
+            {field: options.get(field) for field in FIELDS}, os.environ
+        )
+    except IdentityError as err:
+        problems.append(str(err))
+
+    url, token = options.get("url"), options.get("push_token")
     missing = [
         flag
         for flag, value in (
-            ("--url / CISIZER_URL", options.get("url")),
-            ("--push-token / CISIZER_PUSH_TOKEN", options.get("push_token")),
+            ("--url / CISIZER_URL", url),
+            ("--push-token / CISIZER_PUSH_TOKEN", token),
         )
         if not value
     ]
     if missing:
-        raise ConfigurationError(
-            f"nowhere to send the summary; set {', '.join(missing)}"
+        problems.append(f"nowhere to send the summary; set {', '.join(missing)}")
+    if url:
+        try:
+            check_url(url)
+        except ConfigurationError as err:
+            problems.append(f"--url / CISIZER_URL: {err}")
+    if token and not _JWT.fullmatch(token.strip()):
+        # Never show the token itself: it is a secret, even when malformed.
+        problems.append(
+            "--push-token / CISIZER_PUSH_TOKEN is not a push token "
+            "(three base64url parts joined by '.')"
         )
-    from cisizer.agent._delivery import check_url
 
-    try:
-        check_url(options["url"])
-    except ConfigurationError as err:
-        raise ConfigurationError(f"--url / CISIZER_URL: {err}") from None
-    return identity
+    if problems or settings is None or identity is None:
+        raise ConfigurationError("; ".join(problems))
+    return settings, identity
 
 
 def _report(deliveries: list[Any]) -> None:
+    # A refused or unreadable summary was said at ERROR already: once is enough.
     for delivery in deliveries:
-        _say(delivery.describe())
+        if not delivery.logged:
+            _say(delivery.describe())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -321,8 +352,7 @@ def run(command: tuple[str, ...], log_level: str, **options: Any) -> None:
     """
     _setup_logging(log_level)
     try:
-        settings = _settings(options)
-        identity = _identity(options)
+        settings, identity = _configuration(options)
     except ConfigurationError as err:
         _say(f"error: {err}; running the command without measuring it")
         sys.exit(_run_bare(list(command)))
@@ -434,7 +464,7 @@ def _finish(
     except Exception:
         _log.exception("the summary could not be sent; it stays at %s", path)
         return
-    _say(delivery.describe())
+    _report([delivery])
 
 
 def _default_state_dir() -> Path:
@@ -478,8 +508,7 @@ def start(state_dir: Path, max_duration: float, log_level: str, **options: Any) 
 
     _setup_logging(log_level)
     try:
-        settings = _settings(options)
-        identity = _identity(options)
+        settings, identity = _configuration(options)
     except ConfigurationError as err:
         _say(f"error: {err}")
         sys.exit(2)
@@ -555,15 +584,71 @@ def _spawn_flush(settings: Settings) -> None:
     )
 
 
-@cli.command()
+def _job_status(given: str | None) -> str:
+    """Return the run status for ``--status``; warn and say unknown if odd."""
+    if given is None:
+        return "unknown"
+    text = given.strip().lower()
+    status = _STATUS_ALIASES.get(text, text)
+    if status in _STATUSES:
+        return status
+    _log.warning(
+        "--status / CISIZER_STATUS %r is not one of %s; the status is unknown",
+        given,
+        ", ".join(_STATUSES),
+    )
+    return "unknown"
+
+
+class _StopCommand(click.Command):
+    """``stop``, which stops the sampler with defaults when an option is bad.
+
+    ``stop`` runs at the end of every job, failed or not; a bad option must
+    not leave the sampler running until its maximum duration.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse the options; on a bad one, warn and use the defaults."""
+        try:
+            return super().parse_args(ctx, list(args))
+        except click.UsageError as err:
+            if "--help" in args or "-h" in args:
+                raise
+            _say(f"warning: {_usage_problem(err).rstrip('.')}; using the defaults")
+            return super().parse_args(ctx, self._known(ctx, args))
+
+    def _known(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Return the arguments that set a known option to a valid value."""
+        kept: list[str] = []
+        index = 0
+        while index < len(args):
+            name, equals, value = args[index].partition("=")
+            if not equals and index + 1 < len(args):
+                value = args[index + 1]
+            step = 1 if equals else 2
+            candidate = [f"{name}={value}"]
+            if name.startswith("--") and name != "--" and "=" not in name:
+                try:
+                    super().parse_args(ctx.__class__(self), [*kept, *candidate])
+                except click.UsageError:
+                    pass
+                else:
+                    kept.extend(candidate)
+                    index += step
+                    continue
+            index += 1
+        return kept
+
+
+@cli.command(cls=_StopCommand)
 @_state_option()
 @_option(
     "--status",
     env="CISIZER_STATUS",
-    type=click.Choice(_STATUSES),
-    default="unknown",
-    show_default=True,
-    help="How the job ended, e.g. ${{ job.status }} on GitHub Actions.",
+    metavar="STATUS",
+    help="How the job ended: success, failure (failed), cancelled (canceled) "
+    "or unknown, e.g. ${{ job.status }} on GitHub Actions or $CI_JOB_STATUS "
+    "on GitLab.  [default: unknown]",
 )
 @_option(
     "--timeout",
@@ -574,7 +659,7 @@ def _spawn_flush(settings: Settings) -> None:
     help="Seconds to wait for the sampler to finish and the push to complete.",
 )
 @_log_option()
-def stop(state_dir: Path, status: str, timeout: float, log_level: str) -> None:
+def stop(state_dir: Path, status: str | None, timeout: float, log_level: str) -> None:
     """Stop the background sampler, push the summary and report what happened.
 
     Always exits 0: a summary that cannot be sent stays in the spool.
@@ -582,6 +667,7 @@ def stop(state_dir: Path, status: str, timeout: float, log_level: str) -> None:
     from cisizer.agent._daemon import StateDir
 
     _setup_logging(log_level)
+    status = _job_status(status)
     deadline = time.monotonic() + timeout
     state = StateDir(state_dir)
     config = state.read_json(state.config)
@@ -626,7 +712,7 @@ def stop(state_dir: Path, status: str, timeout: float, log_level: str) -> None:
         return
     finally:
         state.clear()
-    _say(delivery.describe())
+    _report([delivery])
 
 
 @cli.command()

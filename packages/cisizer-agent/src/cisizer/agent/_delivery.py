@@ -36,6 +36,7 @@ class Outcome(enum.StrEnum):
     DELIVERED = "delivered"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
+    UNREADABLE = "unreadable"
     POSTPONED = "postponed"
     BUSY = "busy"
 
@@ -54,6 +55,11 @@ class Delivery:
     status: int | None = None
     run: int | None = None
 
+    @property
+    def logged(self) -> bool:
+        """Tell whether delivering already said this outcome at ERROR."""
+        return self.outcome in (Outcome.REJECTED, Outcome.UNREADABLE)
+
     def describe(self) -> str:
         """Return one line for a person reading the job log."""
         if self.outcome is Outcome.DELIVERED:
@@ -67,6 +73,10 @@ class Delivery:
             )
         if self.outcome is Outcome.REJECTED:
             return f"summary rejected, kept at {self.path}: {self.detail}"
+        if self.outcome is Outcome.UNREADABLE:
+            return (
+                f"could not read {self.path.name}: {self.detail}; kept at {self.path}"
+            )
         if self.outcome is Outcome.BUSY:
             return f"summary at {self.path} is being sent by another agent"
         return f"summary kept at {self.path} for a later retry: {self.detail}"
@@ -123,7 +133,7 @@ def deliver(
         except OSError as err:
             return Delivery(path, Outcome.POSTPONED, f"unreadable: {err}")
         except ValueError as err:
-            return _reject(spool, path, f"unreadable: {err}", None)
+            return _unreadable(spool, path, str(err))
         # A summary goes where and with the token it was meant for; the
         # current settings stand in for what the file lacks.
         tokens = [t for t in dict.fromkeys((entry.token, token)) if t]
@@ -157,6 +167,18 @@ def _reject(spool: Spool, path: Path, detail: str, status: int | None) -> Delive
         kept,
     )
     return Delivery(kept, Outcome.REJECTED, detail, status)
+
+
+def _unreadable(spool: Spool, path: Path, detail: str) -> Delivery:
+    kept = _set_aside(spool, path)
+    _log.error(
+        "could not read %s: %s; it is kept at %s and not sent again "
+        "unless repaired and moved back into the spool",
+        path.name,
+        detail,
+        kept,
+    )
+    return Delivery(kept, Outcome.UNREADABLE, detail)
 
 
 def _same_run(push: Push, run: Run) -> bool:
