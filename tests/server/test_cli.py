@@ -305,9 +305,10 @@ def _stalled_push(url, token):
     """Open a push that promises ten bytes of body and sends one."""
     host, port = url.removeprefix("http://").split(":")
     connection = socket.create_connection((host, int(port)), timeout=30)
+    credential = f"Authorization: Bearer {token}\r\n" if token else ""
     connection.sendall(
         b"POST /api/v1/metrics HTTP/1.1\r\n"
-        + f"Host: {host}\r\nAuthorization: Bearer {token}\r\n".encode()
+        + f"Host: {host}\r\n{credential}".encode()
         + b"Content-Type: application/json\r\nContent-Length: 10\r\n\r\n{"
     )
     return connection
@@ -339,6 +340,7 @@ def test_stalled_body_is_408_and_blocks_nothing(gunicorn_server):
     for head, problem in answers:
         assert head.startswith("HTTP/1.1 408 ")
         assert "content-type: application/problem+json" in head.lower()
+        assert "connection: close" in head.lower()
         assert problem == {
             "type": "about:blank",
             "title": "Request timeout",
@@ -350,6 +352,23 @@ def test_stalled_body_is_408_and_blocks_nothing(gunicorn_server):
         headers={"Authorization": f"Bearer {READ_TOKEN}"},
     )
     assert stored.json() == []
+
+
+def test_answers_before_the_body_close_the_connection(gunicorn_server):
+    """A 401 sent before a stalled body arrives says Connection: close and closes."""
+    url, _ = gunicorn_server
+    stalled = [_stalled_push(url, None) for _ in range(4)]
+
+    answers = [_answer(connection) for connection in stalled]
+    health = httpx.get(f"{url}/health", timeout=30)
+
+    # _answer reads until the receiver closes, so each connection was closed.
+    for head, problem in answers:
+        assert head.startswith("HTTP/1.1 401 ")
+        assert "connection: close" in head.lower()
+        assert problem["status"] == 401
+    assert health.json() == {"status": "ok"}
+    assert health.headers["connection"] == "keep-alive"
 
 
 @pytest.mark.parametrize(
