@@ -408,3 +408,138 @@ def test_flush_with_a_bad_url_says_why_per_file(tmp_path: Path) -> None:
         for path in paths
     ]
     assert spool.paths() == paths
+
+
+@pytest.mark.parametrize(
+    ("given", "status", "warned"),
+    [
+        ("failed", "failure", False),
+        ("Canceled", "cancelled", False),
+        ("SUCCESS", "success", False),
+        ("", "unknown", True),
+        ("skipped", "unknown", True),
+    ],
+)
+def test_stop_takes_gitlab_statuses_and_any_other_as_unknown(
+    tmp_path: Path, receiver: FakeReceiver, given: str, status: str, warned: bool
+) -> None:
+    """stop maps GitLab's spellings, warns once on others, and always pushes."""
+    env = agent_env(tmp_path, receiver)
+
+    run_agent(["start"], env)
+    stopped = run_agent(["stop", "--status", given], env)
+
+    assert stopped.returncode == 0
+    assert stopped.stderr.count("WARNING") == (1 if warned else 0)
+    assert "summary delivered" in stopped.stderr
+    (request,) = receiver.requests
+    assert request["body"]["status"] == status
+
+
+def test_stop_with_bad_options_still_stops_the_sampler(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """Bad options are warned about once; the sampler ends with the good ones."""
+    env = agent_env(tmp_path, receiver)
+
+    run_agent(["start"], env)
+    stopped = run_agent(
+        ["stop", "--timeout", "soon", "--bogus", "--status", "failed"], env
+    )
+
+    assert stopped.returncode == 0
+    assert stopped.stderr.count("warning") == 1
+    assert "'--bogus'; using the defaults for what cannot be read" in stopped.stderr
+    assert "summary delivered" in stopped.stderr
+    (request,) = receiver.requests
+    assert request["body"]["status"] == "failure"
+    assert not (tmp_path / "state" / "sampler.pid").exists()
+
+
+def test_start_reports_every_configuration_problem_at_once(tmp_path: Path) -> None:
+    """A token that is no JWT, a bad URL and a missing job are all named."""
+    env = agent_env(tmp_path, None, CISIZER_PUSH_TOKEN="garbage", CISIZER_URL="ftp://x")
+    del env["CISIZER_JOB"]
+
+    done = run_agent(["start"], env)
+
+    assert done.returncode == 2
+    assert "--push-token / CISIZER_PUSH_TOKEN is not a push token" in done.stderr
+    assert "--url / CISIZER_URL: 'ftp://x'" in done.stderr
+    assert "--job / CISIZER_JOB" in done.stderr
+    assert "garbage" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "state" / "sampler.pid").exists()
+
+
+def test_run_with_a_malformed_token_runs_the_command_unmeasured(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """run with a token that is no JWT says so and keeps the command's code."""
+    env = agent_env(tmp_path, receiver, CISIZER_PUSH_TOKEN="a.b")
+
+    done = run_agent(["run", "--", "sh", "-c", "exit 5"], env)
+
+    assert done.returncode == 5
+    assert "is not a push token" in done.stderr
+    assert "running the command without measuring it" in done.stderr
+    assert receiver.requests == []
+
+
+def test_run_with_a_bad_runner_flag_runs_the_command_unmeasured(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """A runner given by flag that the receiver refuses is an error naming it."""
+    env = agent_env(tmp_path, receiver)
+
+    done = run_agent(["run", "--runner", "a/b", "--", "true"], env)
+
+    assert done.returncode == 0
+    assert "(--runner / CISIZER_RUNNER)" in done.stderr
+    assert receiver.requests == []
+
+
+def test_start_with_a_bad_runner_variable_exits_2(tmp_path: Path) -> None:
+    """start refuses a CISIZER_RUNNER the receiver would refuse."""
+    env = agent_env(tmp_path, None, CISIZER_RUNNER="x" * 300)
+
+    done = run_agent(["start"], env)
+
+    assert done.returncode == 2
+    assert "must be at most 255 characters (--runner / CISIZER_RUNNER)" in done.stderr
+
+
+def test_gitlab_runner_description_that_is_refused_is_dropped(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """A GitLab runner description with a newline is left out, with one warning."""
+    env = agent_env(
+        tmp_path, receiver, GITLAB_CI="true", CI_RUNNER_DESCRIPTION="shared\nrunner"
+    )
+
+    done = run_agent(["run", "--", "true"], env)
+
+    assert done.returncode == 0
+    assert done.stderr.count("WARNING") == 1
+    assert "the runner name from gitlab variables" in done.stderr
+    (request,) = receiver.requests
+    assert request["body"]["runner"] is None
+
+
+def test_flush_of_a_corrupt_file_says_it_could_not_read_it_once(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """A spool file that is not JSON is set aside with one ERROR line."""
+    spool = tmp_path / "spool"
+    spool.mkdir(mode=0o700)
+    (spool / "123-abc.json").write_text("{not json")
+
+    done = run_agent(["flush"], agent_env(tmp_path, receiver))
+
+    assert done.returncode == 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("cisizer-agent: ERROR: could not read 123-abc.json: ")
+    assert "refused" not in done.stderr
+    assert (spool / "rejected" / "123-abc.json").exists()
+    assert receiver.requests == []

@@ -226,7 +226,22 @@ def test_run_id_may_hold_a_slash() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["build", "a/b", "   ", "x\u202ey", "z\u200bw", "tab\tname", "x" * 256, "é ü"],
+    [
+        "build",
+        "a/b",
+        "   ",
+        "x\u202ey",
+        "z\u200bw",
+        "tab\tname",
+        "x" * 256,
+        "é ü",
+        "fam \U0001f468\u200d\U0001f469",
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+        "co\u00adop",
+        "\u200d",
+        " \u00ad\u200c ",
+        "\ufeffbom",
+    ],
 )
 def test_identity_checks_agree_with_the_receiver(name: str) -> None:
     """A job name the agent accepts is one the core's push validation accepts."""
@@ -250,3 +265,67 @@ def test_identity_checks_agree_with_the_receiver(name: str) -> None:
         agent_accepts = True
 
     assert agent_accepts == core_accepts
+
+
+@pytest.mark.parametrize(
+    ("description", "problem"),
+    [
+        ("shared\nrunner", "U+000A"),
+        ("r" * 300, "at most 255 characters"),
+        ("\u200b", "U+200B"),
+    ],
+)
+def test_gitlab_runner_the_receiver_refuses_is_dropped_with_a_warning(
+    caplog: pytest.LogCaptureFixture, description: str, problem: str
+) -> None:
+    """A refused runner from CI variables is left out, said in one WARNING."""
+    env = dict(GITLAB, CI_RUNNER_DESCRIPTION=description)
+
+    with caplog.at_level("WARNING"):
+        identity = resolve_identity({}, env)
+
+    assert identity.runner is None
+    assert identity.job == "test"
+    assert len(caplog.records) == 1
+    message = caplog.records[0].getMessage()
+    assert message.startswith("the runner name from gitlab variables must ")
+    assert problem in message
+
+
+def test_github_runner_name_with_a_newline_is_dropped() -> None:
+    """RUNNER_NAME with a newline leaves the runner out instead of the job."""
+    identity = resolve_identity({}, dict(GITHUB, RUNNER_NAME="a\nb"))
+
+    assert identity.runner is None
+    assert identity.run_id == "9001"
+
+
+def test_given_runner_the_receiver_refuses_stays_an_error() -> None:
+    """A runner given by flag or CISIZER_RUNNER that breaks a rule is refused."""
+    with pytest.raises(IdentityError) as caught:
+        resolve_identity({"runner": "a\nb"}, GITHUB)
+
+    assert "(--runner / CISIZER_RUNNER)" in str(caught.value)
+
+
+def test_every_identity_problem_is_named_at_once() -> None:
+    """Several bad parts are reported together, not only the first."""
+    with pytest.raises(IdentityError) as caught:
+        resolve_identity({"job": "a/b", "workflow": "x\u200by"}, GITHUB)
+
+    assert "job 'a/b' must not contain '/'" in str(caught.value)
+    assert "U+200B (--workflow / CISIZER_WORKFLOW)" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "fam \U0001f468\u200d\U0001f469",
+        "\U0001f3f3\ufe0f\u200d\U0001f308",
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",
+        "co\u00adop",
+    ],
+)
+def test_gitlab_job_names_of_real_text_are_measured(name: str) -> None:
+    """Joiners and soft hyphens in a GitLab job name are kept as they are."""
+    assert resolve_identity({}, dict(GITLAB, CI_JOB_NAME=name)).job == name

@@ -614,7 +614,10 @@ class _StopCommand(click.Command):
         except click.UsageError as err:
             if "--help" in args or "-h" in args:
                 raise
-            _say(f"warning: {_usage_problem(err).rstrip('.')}; using the defaults")
+            _say(
+                f"warning: {_usage_problem(err).rstrip('.')}; "
+                "using the defaults for what cannot be read"
+            )
             return super().parse_args(ctx, self._known(ctx, args))
 
     def _known(self, ctx: click.Context, args: list[str]) -> list[str]:

@@ -37,6 +37,8 @@ def name_problem(value: str, *, allow_slash: bool = False) -> str | None:
             )
     if value.isspace():
         return "must not be only whitespace"
+    if all(char.isspace() or char in _ALLOWED_FORMAT for char in value):
+        return "must not be only invisible characters"
     if not allow_slash and "/" in value:
         return "must not contain '/'"
     return None
@@ -46,7 +48,8 @@ def clean_name(value: str) -> str:
     """Return ``value`` made into a name the receiver takes (``/`` allowed).
 
     Control and invisible characters become ``?``; the result is stripped,
-    cut to 255 characters, and ``?`` if nothing is left.
+    cut to 255 characters, and ``?`` if nothing visible is left.
     """
     text = "".join("?" if is_hidden(char) else char for char in value).strip()
-    return text[:MAX_NAME_LENGTH] or "?"
+    text = text[:MAX_NAME_LENGTH].rstrip()
+    return "?" if name_problem(text, allow_slash=True) else text
