@@ -383,3 +383,35 @@ def test_gitlab_subgroup_parallel_legs_are_stored_as_one_job(
     assert {(r["organization"], r["repository"]) for r in runs} == {
         ("grp", "grp/sub.proj")
     }
+
+
+RENAMED_BUSY = """
+import ctypes, time
+ctypes.CDLL(None).prctl(15, b"ev\\nil\\xe2\\x80\\x8b", 0, 0, 0)
+end = time.time() + 1.5
+while time.time() < end:
+    pass
+"""
+
+
+def test_process_renamed_with_a_newline_is_stored_under_a_clean_name(
+    tmp_path: Path, live_server: Any
+) -> None:
+    """A process named "ev\\nil" by prctl costs nothing: the run is stored."""
+    env = agent_env(tmp_path, live_server.url, push_token(live_server))
+
+    done = subprocess.run(
+        [*AGENT, "run", "--", sys.executable, "-c", RENAMED_BUSY],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "summary delivered" in done.stderr
+    (run,) = stored_runs(live_server)
+    names = [process["name"] for process in run["payload"]["processes"]]
+    assert "ev?il?" in names
+    assert all("\n" not in name and "\u200b" not in name for name in names)
+    assert spooled(tmp_path) == []
