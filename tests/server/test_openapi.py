@@ -250,3 +250,15 @@ def test_swagger_init_loads_the_document_relative_to_the_page(http):
     assert "/swagger/" not in init.text
     assert document.json()["openapi"] == "3.0.3"
     assert "/api/v1/metrics" in document.json()["paths"]
+
+
+def test_served_document_names_its_server_relative_to_itself(http):
+    """The live document's server is ../, the receiver's root under any prefix."""
+    document = http.get("/swagger/openapi.json").json()
+    spec_url = "https://ci.example/sizer/swagger/openapi.json"
+
+    assert document["servers"] == [{"url": "../"}]
+    assert urljoin(spec_url, document["servers"][0]["url"]) == (
+        "https://ci.example/sizer/"
+    )
+    assert "servers" not in json.loads(COMMITTED.read_text())

@@ -334,7 +334,9 @@ def main() -> None:
     type=click.IntRange(min=1),
     default=30,
     show_default=True,
-    help="Seconds a worker may spend on one request.",
+    help="Seconds a worker process may go without signalling the master before "
+    "it is restarted; under the threaded worker this does not limit a request "
+    "(--body-timeout bounds slow bodies).",
 )
 @_option(
     "--log-level",

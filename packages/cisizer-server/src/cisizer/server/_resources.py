@@ -306,5 +306,11 @@ def delete_override(state: State, req: falcon.Request, params: dict[str, str]) -
 def openapi_document(
     state: State, req: falcon.Request, params: dict[str, str]
 ) -> Reply:
-    """Serve this receiver's OpenAPI document."""
-    return Reply(raw=json.dumps(state.openapi, indent=2).encode())
+    """Serve this receiver's OpenAPI document, its server relative to itself.
+
+    The document lives at ``/swagger/openapi.json``, so ``../`` is the
+    receiver's root under any path prefix, and Swagger UI's "Try it out"
+    calls ``https://ci.example/sizer/api/v1/...`` when published there.
+    """
+    document = {**state.openapi, "servers": [{"url": "../"}]}
+    return Reply(raw=json.dumps(document, indent=2).encode())

@@ -2,7 +2,9 @@
 
 Every URL the page and its start script name is relative to ``/swagger/``,
 so the UI also works when the receiver is published under a path prefix
-(``https://ci.example/sizer/swagger/``).  ``/swagger`` without the slash
+(``https://ci.example/sizer/swagger/``); the served document names its
+server as ``../``, relative to itself, so "Try it out" calls the API under
+the same prefix.  ``/swagger`` without the slash
 redirects to ``swagger/`` so that those relative URLs resolve inside it.
 """
 
