@@ -543,3 +543,23 @@ def test_flush_of_a_corrupt_file_says_it_could_not_read_it_once(
     assert "refused" not in done.stderr
     assert (spool / "rejected" / "123-abc.json").exists()
     assert receiver.requests == []
+
+
+def test_stop_with_bad_variables_still_stops_the_sampler(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """Bad CISIZER_STOP_TIMEOUT and CISIZER_LOG_LEVEL are warned about, not fatal."""
+    env = agent_env(tmp_path, receiver)
+
+    run_agent(["start"], env)
+    stopped = run_agent(
+        ["stop"],
+        dict(env, CISIZER_STOP_TIMEOUT="soon", CISIZER_LOG_LEVEL="loud"),
+    )
+
+    assert stopped.returncode == 0
+    assert "CISIZER_STOP_TIMEOUT 'soon' is not a number of seconds" in stopped.stderr
+    assert "CISIZER_LOG_LEVEL 'loud' is not one of" in stopped.stderr
+    assert "summary delivered" in stopped.stderr
+    (request,) = receiver.requests
+    assert request["body"]["status"] == "unknown"

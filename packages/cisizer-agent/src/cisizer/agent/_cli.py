@@ -40,6 +40,8 @@ _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 _CANCELLING = (signal.SIGINT, signal.SIGTERM)
 
 _STATUSES = ("success", "failure", "cancelled", "unknown")
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+_STOP_TIMEOUT = 90.0
 # GitLab's $CI_JOB_STATUS spells two of them its own way.
 _STATUS_ALIASES = {"failed": "failure", "canceled": "cancelled"}
 
@@ -600,6 +602,24 @@ def _job_status(given: str | None) -> str:
     return "unknown"
 
 
+def _stop_timeout(given: str | None) -> float:
+    """Return the seconds ``stop`` waits; warn and use the default if odd."""
+    if given is None:
+        return _STOP_TIMEOUT
+    try:
+        seconds = float(given)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        _log.warning(
+            "--timeout / CISIZER_STOP_TIMEOUT %r is not a number of seconds; using %g",
+            given,
+            _STOP_TIMEOUT,
+        )
+        return _STOP_TIMEOUT
+    return seconds
+
+
 class _StopCommand(click.Command):
     """``stop``, which stops the sampler with defaults when an option is bad.
 
@@ -656,22 +676,37 @@ class _StopCommand(click.Command):
 @_option(
     "--timeout",
     env="CISIZER_STOP_TIMEOUT",
-    type=click.FloatRange(min=0),
-    default=90.0,
-    show_default=True,
-    help="Seconds to wait for the sampler to finish and the push to complete.",
+    metavar="SECONDS",
+    help="Seconds to wait for the sampler to finish and the push to complete.  "
+    f"[default: {_STOP_TIMEOUT:g}]",
 )
-@_log_option()
-def stop(state_dir: Path, status: str | None, timeout: float, log_level: str) -> None:
+@_option(
+    "--log-level",
+    env="CISIZER_LOG_LEVEL",
+    metavar="[debug|info|warning|error]",
+    help="How much the agent tells on standard error.  [default: warning]",
+)
+def stop(
+    state_dir: Path, status: str | None, timeout: str | None, log_level: str | None
+) -> None:
     """Stop the background sampler, push the summary and report what happened.
 
     Always exits 0: a summary that cannot be sent stays in the spool.
     """
     from cisizer.agent._daemon import StateDir
 
-    _setup_logging(log_level)
+    # A bad value read from a variable must not keep the sampler running
+    # either: it is said and the default stands in.
+    level = (log_level or "warning").strip().lower()
+    _setup_logging(level if level in _LOG_LEVELS else "warning")
+    if level not in _LOG_LEVELS:
+        _log.warning(
+            "--log-level / CISIZER_LOG_LEVEL %r is not one of %s; using warning",
+            log_level,
+            ", ".join(_LOG_LEVELS),
+        )
     status = _job_status(status)
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + _stop_timeout(timeout)
     state = StateDir(state_dir)
     config = state.read_json(state.config)
     pid = state.running_pid()
