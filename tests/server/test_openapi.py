@@ -262,3 +262,13 @@ def test_served_document_names_its_server_relative_to_itself(http):
         "https://ci.example/sizer/"
     )
     assert "servers" not in json.loads(COMMITTED.read_text())
+
+
+def test_health_declares_no_400(http):
+    """/health ignores its query, so it declares 200 and 503 only, and means it."""
+    operation = build_openapi(__version__)["paths"]["/health"]["get"]
+
+    response = http.get("/health?probe=lb&probe=again")
+
+    assert sorted(operation["responses"]) == ["200", "503"]
+    assert response.status_code == 200

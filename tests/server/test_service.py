@@ -124,6 +124,34 @@ def test_missing_table_is_logged_with_its_reason(tmp_path, serve_app, caplog):
 
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
+    assert response.json()["detail"] == (
+        "database: schema missing or not migrated; run cisizer-server migrate"
+    )
     messages = [record.getMessage() for record in caplog.records]
     assert "database unavailable: OperationalError: no such table: runs" in messages
     assert read_token not in caplog.text
+
+
+def test_missing_schema_is_503_on_either_database(blank_db_url):
+    """A query on a database never migrated answers 503 saying the schema is missing."""
+    import falcon.testing
+
+    from cisizer.server import Settings, create_app
+
+    read_token = "r" * 32
+    settings = Settings(
+        read_token=read_token,
+        hmac_keys=("k" * 32,),
+        db_url=blank_db_url,
+        migrate=False,
+    )
+    client = falcon.testing.TestClient(create_app(settings))
+
+    response = client.simulate_get(
+        "/api/v1/debug/metrics", headers={"Authorization": f"Bearer {read_token}"}
+    )
+
+    assert response.status_code == 503
+    assert response.json["detail"] == (
+        "database: schema missing or not migrated; run cisizer-server migrate"
+    )

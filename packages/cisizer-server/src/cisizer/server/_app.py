@@ -91,8 +91,6 @@ class RawPathMiddleware:
 
 
 Responder = Callable[..., None]
-# Load balancers' health probes may add query parameters of their own.
-_ANY_QUERY = frozenset({"/health"})
 
 
 def _responder(route: Route, state: State) -> Responder:
@@ -101,7 +99,7 @@ def _responder(route: Route, state: State) -> Responder:
     def respond(
         resource: object, req: falcon.Request, resp: falcon.Response, **params: str
     ) -> None:
-        if route.path not in _ANY_QUERY:
+        if not route.any_query:
             check_query_names(req, allowed)
         names = {name: path_name(value, name) for name, value in params.items()}
 

@@ -15,7 +15,8 @@ also subclasses the builtin a caller would expect::
 
 Errors of :mod:`cisizer.core` map too: ``ValidationError`` to 400,
 ``NoHistoryError`` to 404 and ``TokenError`` to 401; a database that cannot
-be reached (or stays locked) answers 503 with ``Retry-After``.  Every answer is an
+be reached (or stays locked) answers 503 with ``Retry-After``, and so does
+one without the schema's tables, saying so.  Every answer is an
 RFC 9457 ``application/problem+json`` document whose ``title`` is the
 status's phrase in sentence case (``Not found``, ``Method not allowed``),
 Falcon's own routing errors included.
@@ -207,8 +208,32 @@ def _on_database_unavailable(
     orig = getattr(ex, "orig", None) or ex
     reason = (str(orig).strip().splitlines() or [""])[0]
     _LOGGER.warning("database unavailable: %s: %s", type(orig).__name__, reason[:300])
-    _problem(resp, 503, problem_title(503), "database: not reachable or busy")
+    detail = "database: not reachable or busy"
+    if _schema_missing(orig, reason):
+        detail = "database: schema missing or not migrated; run cisizer-server migrate"
+    _problem(resp, 503, problem_title(503), detail)
     resp.set_header("Retry-After", "5")
+
+
+# SQLSTATE of PostgreSQL's undefined_table and undefined_column.
+_UNDEFINED_OBJECT_CODES = frozenset({"42P01", "42703"})
+
+
+def _schema_missing(orig: object, reason: str) -> bool:
+    """Whether the driver says a table or column of the schema is missing."""
+    if getattr(orig, "sqlstate", None) in _UNDEFINED_OBJECT_CODES:
+        return True
+    return reason.startswith(("no such table:", "no such column:"))
+
+
+def _on_database_programming_error(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
+) -> None:
+    orig = getattr(ex, "orig", None) or ex
+    if getattr(orig, "sqlstate", None) in _UNDEFINED_OBJECT_CODES:
+        _on_database_unavailable(req, resp, ex, params)
+    else:
+        _on_unexpected(req, resp, ex, params)
 
 
 def _on_database_data_error(
@@ -242,4 +267,5 @@ def install_error_handlers(app: falcon.App[falcon.Request, falcon.Response]) -> 
     app.add_error_handler(TokenError, _on_token_error)
     app.add_error_handler(sa.exc.OperationalError, _on_database_unavailable)
     app.add_error_handler(sa.exc.InterfaceError, _on_database_unavailable)
+    app.add_error_handler(sa.exc.ProgrammingError, _on_database_programming_error)
     app.add_error_handler(sa.exc.DataError, _on_database_data_error)

@@ -45,7 +45,7 @@ _ERROR_TEXT = {
     408: "The body did not arrive in time",
     413: "Body larger than --max-body-bytes",
     415: "Body is not application/json",
-    503: "The database is not reachable",
+    503: "The database is not reachable, busy, or not migrated",
 }
 _SUCCESS_TEXT = {200: "OK", 201: "Created", 204: "No content"}
 _PATH_FIELD = re.compile(r"{(\w+)}")
@@ -129,9 +129,13 @@ def _error_statuses(route: Route, mode: AuthMode) -> list[int]:
 
     404 only where the route declares it (``route.errors``): a report of a
     name without runs is zeros, not 404, and a name holding an encoded
-    slash is refused with 400 before routing.
+    slash is refused with 400 before routing.  A route that ignores its
+    query and takes neither a body nor a path name has nothing to refuse
+    with 400.
     """
-    statuses = {400, 503, *route.errors}
+    statuses = {503, *route.errors}
+    if not route.any_query or route.body is not None or "{" in route.path:
+        statuses.add(400)
     if route.tier is not Tier.OPEN:
         statuses.add(401)
     if route.tier is Tier.PUSH_TOKEN:

@@ -61,6 +61,8 @@ class Route:
     ``response`` is the model of a success answer (an attrs class or
     ``list[Model]``), ``statuses`` the success statuses it may answer, and
     ``errors`` the error statuses beyond those every route may give.
+    ``any_query`` routes ignore query parameters instead of refusing unknown
+    ones (load balancers' health probes add their own).
     """
 
     method: str
@@ -76,6 +78,7 @@ class Route:
     query: tuple[QueryParam, ...] = ()
     errors: tuple[int, ...] = ()
     in_schema: bool = True
+    any_query: bool = False
 
 
 _FROM = QueryParam(
@@ -205,6 +208,7 @@ ROUTES: tuple[Route, ...] = (
         "service",
         response=Health,
         errors=(503,),
+        any_query=True,
     ),
     Route(
         "GET",
