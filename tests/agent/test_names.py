@@ -5,10 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cisizer.agent import Identity, build_push
 from cisizer.agent._names import clean_name, name_problem
-from cisizer.core import ContainerSummary, ProcessSummary, Stats, Summary, parse_push
+from cisizer.core import (
+    ContainerSummary,
+    ProcessSummary,
+    Stats,
+    Summary,
+    check_name,
+    parse_push,
+)
 
 
 @pytest.mark.parametrize(
@@ -80,3 +89,25 @@ def test_push_with_odd_process_and_container_names_is_accepted() -> None:
     assert (first.name, first.container) == ("ev?il", "svc?")
     assert second.name == "??" + "y" * 253
     assert second.container is None
+
+
+@given(st.text(max_size=300))
+def test_clean_names_are_names_the_core_accepts(raw: str) -> None:
+    """Whatever a process calls itself, its cleaned name passes the core's check."""
+    cleaned = clean_name(raw)
+
+    assert check_name(cleaned, "name", allow_slash=True) == cleaned
+    assert name_problem(cleaned, allow_slash=True) is None
+
+
+@given(st.text(max_size=260))
+def test_name_rules_agree_with_the_core(raw: str) -> None:
+    """The agent's copy of the name rules accepts exactly what the core accepts."""
+    try:
+        check_name(raw, "name", allow_slash=True)
+    except ValueError:
+        core_accepts = False
+    else:
+        core_accepts = True
+
+    assert (name_problem(raw, allow_slash=True) is None) == core_accepts
