@@ -212,7 +212,7 @@ def _settings(options: dict[str, Any]) -> Settings:
         raise ConfigurationError("; ".join(problems))
     return Settings(
         url=options.get("url"),
-        push_token=options.get("push_token"),
+        push_token=(options.get("push_token") or "").strip() or None,
         interval=options.get("interval", 1.0),
         container_name=options.get("container_name", "runner"),
         cgroups=tuple(cgroups),
