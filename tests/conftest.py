@@ -19,6 +19,7 @@ import socketserver
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -171,16 +172,49 @@ class LiveServer:
         return signer.issue(JobKey(organization, repository, workflow, job), now).token
 
 
+class _ThreadingHTTPServer(socketserver.ThreadingMixIn, HTTPServer):
+    daemon_threads = True
+
+
+def _run_in_thread(server: socketserver.BaseServer) -> None:
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+
+
 def start_server(app: Any) -> tuple[WSGIServer, str]:
     """Serve a WSGI app on a free loopback port in a thread; return it and its URL."""
     server = make_server(
         "127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler
     )
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
+    _run_in_thread(server)
     return server, f"http://127.0.0.1:{server.server_port}"
+
+
+def start_http_server(
+    handler: type[BaseHTTPRequestHandler],
+) -> tuple[HTTPServer, str]:
+    """Serve a plain HTTP handler on a free loopback port in a thread."""
+    server = _ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    _run_in_thread(server)
+    return server, f"http://127.0.0.1:{server.server_port}"
+
+
+@attrs.frozen
+class Loopback:
+    """Starters of loopback servers for tests that manage their lifetime."""
+
+    wsgi: Callable[[Any], tuple[WSGIServer, str]] = start_server
+    http: Callable[[type[BaseHTTPRequestHandler]], tuple[HTTPServer, str]] = (
+        start_http_server
+    )
+
+
+@pytest.fixture(scope="session")
+def loopback() -> Loopback:
+    """Start WSGI apps or HTTP handlers on loopback; the caller shuts them down."""
+    return Loopback()
 
 
 @pytest.fixture

@@ -11,14 +11,11 @@ import base64
 import hashlib
 import hmac
 import json
-import socketserver
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import attrs
 import falcon.testing
@@ -112,28 +109,8 @@ def public_pem(key: Any) -> str:
     return key.as_pem(private=False).decode()
 
 
-class _ThreadingHTTPServer(socketserver.ThreadingMixIn, HTTPServer):
-    daemon_threads = True
-
-
-class _QuietWSGIHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-def _serve(server: Any) -> None:
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-
-
 @pytest.fixture(scope="module")
-def keys() -> Iterator[KeyServer]:
+def keys(loopback: Any) -> Iterator[KeyServer]:
     """The gateway's key server on a free loopback port."""
     state = KeyServer()
 
@@ -150,9 +127,8 @@ def keys() -> Iterator[KeyServer]:
             self.end_headers()
             self.wfile.write(data)
 
-    server = _ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_port}/jwks"
-    _serve(server)
+    server, url = loopback.http(Handler)
+    state.url = f"{url}/jwks"
     yield state
     server.shutdown()
     server.server_close()
@@ -175,6 +151,7 @@ def _settings(db_url: str, **changes: Any) -> Settings:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def gateway_url(
     request: pytest.FixtureRequest,
+    loopback: Any,
     keys: KeyServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
@@ -185,15 +162,8 @@ def gateway_url(
         db_url = request.getfixturevalue("_pg_database")
     engine = create_engine(db_url)
     app = create_app(_settings(db_url, gateway_jwks_url=keys.url), engine)
-    server = make_server(
-        "127.0.0.1",
-        0,
-        app,
-        server_class=_ThreadingWSGIServer,
-        handler_class=_QuietWSGIHandler,
-    )
-    _serve(server)
-    yield f"http://127.0.0.1:{server.server_port}"
+    server, url = loopback.wsgi(app)
+    yield url
     server.shutdown()
     server.server_close()
     engine.dispose()

@@ -12,15 +12,12 @@ import base64
 import hashlib
 import json
 import secrets
-import socketserver
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import attrs
 import falcon.testing
@@ -227,33 +224,11 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-class _ThreadingHTTPServer(socketserver.ThreadingMixIn, HTTPServer):
-    daemon_threads = True
-
-
-class _QuietWSGIHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-def _serve(server: Any) -> None:
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-
-
 @pytest.fixture(scope="module")
-def provider() -> Iterator[Provider]:
+def provider(loopback: Any) -> Iterator[Provider]:
     """A real OpenID provider on a free loopback port."""
     state = Provider()
-    server = _ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    state.issuer = f"http://127.0.0.1:{server.server_port}"
-    _serve(server)
+    server, state.issuer = loopback.http(_handler(state))
     yield state
     server.shutdown()
     server.server_close()
@@ -302,6 +277,7 @@ def _settings(provider: Provider, db_url: str, port: int) -> Settings:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def oidc_server(
     request: pytest.FixtureRequest,
+    loopback: Any,
     provider: Provider,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[OidcServer]:
@@ -311,19 +287,12 @@ def oidc_server(
     else:
         db_url = request.getfixturevalue("_pg_database")
     # Bind first: the redirect URL, and so the settings, name the port.
-    server = make_server(
-        "127.0.0.1",
-        0,
-        lambda environ, start: [],
-        server_class=_ThreadingWSGIServer,
-        handler_class=_QuietWSGIHandler,
-    )
+    server, url = loopback.wsgi(lambda environ, start: [])
     settings = _settings(provider, db_url, server.server_port)
     provider.redirect_uri = settings.oidc_redirect_url or ""
     engine = create_engine(db_url)
     server.set_app(create_app(settings, engine))
-    _serve(server)
-    yield OidcServer(f"http://127.0.0.1:{server.server_port}", settings, provider)
+    yield OidcServer(url, settings, provider)
     server.shutdown()
     server.server_close()
     engine.dispose()
