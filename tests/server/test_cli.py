@@ -191,29 +191,32 @@ def _free_port():
 
 
 @pytest.fixture
-def gunicorn_server(db_url, clean_env):
+def gunicorn_server(db_url, clean_env, tmp_path):
     """`cisizer-server serve` with three workers on a free port, 2 s body timeout."""
     port = _free_port()
-    process = subprocess.Popen(
-        [
-            *_server_command(),
-            "serve",
-            "--db-url",
-            db_url,
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "3",
-            "--read-token",
-            READ_TOKEN,
-            "--hmac-key",
-            HMAC_KEY,
-            "--body-timeout",
-            "2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    log = tmp_path / "serve.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [
+                *_server_command(),
+                "serve",
+                "--db-url",
+                db_url,
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "3",
+                "--read-token",
+                READ_TOKEN,
+                "--hmac-key",
+                HMAC_KEY,
+                "--body-timeout",
+                "2",
+            ],
+            # A file, not a pipe: a pipe nobody reads fills up and stalls the server.
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -224,10 +227,10 @@ def gunicorn_server(db_url, clean_env):
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"serve did not start: {process.stderr.read().decode()}")
+            pytest.fail(f"serve did not start: {log.read_text()}")
         time.sleep(0.1)
 
-    yield url, process
+    yield url, process, log
 
     process.terminate()
     process.wait(timeout=30)
@@ -235,7 +238,7 @@ def gunicorn_server(db_url, clean_env):
 
 def test_concurrent_identical_pushes_store_one_run(gunicorn_server, make_push):
     """The same push sent at once to several worker processes stores one row."""
-    url, _ = gunicorn_server
+    url, _, _ = gunicorn_server
     headers = {"Authorization": f"Bearer {READ_TOKEN}"}
     token = httpx.post(
         f"{url}/api/v1/token",
@@ -269,7 +272,7 @@ def test_concurrent_identical_pushes_store_one_run(gunicorn_server, make_push):
 
 def test_chunked_body_over_the_limit_is_413(gunicorn_server):
     """A chunked body is read only up to the limit, then answered 413."""
-    url, process = gunicorn_server
+    url, process, log_path = gunicorn_server
     token = httpx.post(
         f"{url}/api/v1/token",
         json={"organization": "o", "repository": "r", "workflow": "w", "job": "j"},
@@ -294,8 +297,8 @@ def test_chunked_body_over_the_limit_is_413(gunicorn_server):
     assert response.json()["detail"] == "body: larger than the limit of 1048576 bytes"
 
     process.terminate()
-    _, stderr = process.communicate(timeout=30)
-    log = stderr.decode()
+    process.wait(timeout=30)
+    log = log_path.read_text()
     assert "method=POST path=/api/v1/metrics status=413" in log
     assert token not in log
     assert READ_TOKEN not in log
@@ -325,7 +328,7 @@ def _answer(connection):
 
 def test_stalled_body_is_408_and_blocks_nothing(gunicorn_server):
     """Bodies that stop arriving get problem+json 408 while /health keeps answering."""
-    url, _ = gunicorn_server
+    url, _, _ = gunicorn_server
     token = httpx.post(
         f"{url}/api/v1/token",
         json={"organization": "o", "repository": "r", "workflow": "w", "job": "j"},
@@ -356,7 +359,7 @@ def test_stalled_body_is_408_and_blocks_nothing(gunicorn_server):
 
 def test_answers_before_the_body_close_the_connection(gunicorn_server):
     """A 401 sent before a stalled body arrives says Connection: close and closes."""
-    url, _ = gunicorn_server
+    url, _, _ = gunicorn_server
     stalled = [_stalled_push(url, None) for _ in range(4)]
 
     answers = [_answer(connection) for connection in stalled]
@@ -381,7 +384,7 @@ def test_answers_before_the_body_close_the_connection(gunicorn_server):
 )
 def test_encoded_slash_is_400_and_writes_nothing(gunicorn_server, path, name):
     """A %2F inside a path segment is refused, not routed as two segments."""
-    url, _ = gunicorn_server
+    url, _, _ = gunicorn_server
     headers = {"Authorization": f"Bearer {READ_TOKEN}"}
 
     response = httpx.put(f"{url}{path}", json={"runs": 7}, headers=headers)
