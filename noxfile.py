@@ -125,29 +125,48 @@ def _apt_install(session: nox.Session, package: str) -> None:
     session.run("apt-get", "install", "-y", "-qq", package, external=True)
 
 
+BENCH_PARTS = ("backtest", "ingest", "aggregation", "agent")
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Run the benchmarks; ``nox -s bench -- agent`` measures the agent's own cost.
+    """Run the benchmarks and print every figure with its target and ratio.
 
-    ``nox -s bench -- aggregation`` times the aggregation endpoints at a
-    million runs against hand-written SQL on PostgreSQL and SQLite.
+    ``nox -s bench`` runs every part; ``nox -s bench -- NAME [NAME ...]``
+    runs some of them.  The parts:
 
-    The agent benchmark installs Debian's prometheus-node-exporter (apt) to
-    measure it over the same minute, for comparison.
+    - ``backtest``: sizing quality, walk-forward over generated job
+      histories and the demo's runs, against VPA-like and KRR-like
+      recommenders; draws bench-results/backtest-pareto.png;
+    - ``ingest``: pushes per second against a bare Falcon floor under the
+      same gunicorn settings, and sizing latency at 100 and a million runs;
+    - ``aggregation``: the aggregation endpoints at a million runs against
+      hand-written SQL;
+    - ``agent``: the agent's CPU and memory beside prometheus-node-exporter.
+
+    Each part prints its table and records it in bench-results.json; the
+    session ends with the table of every part on record.  Some parts
+    install Debian packages with apt (node-exporter, the sqlite3 and psql
+    command lines).
     """
-    targets = session.posargs or ["agent", "aggregation"]
-    if "agent" in targets:
-        _install_packages(session, DISTRIBUTIONS["agent"])
-        if not Path("/usr/bin/prometheus-node-exporter").exists():
-            _apt_install(session, "prometheus-node-exporter")
-        session.run("python", "bench/agent.py")
+    targets = session.posargs or list(BENCH_PARTS)
+    unknown = sorted(set(targets) - set(BENCH_PARTS))
+    if unknown:
+        session.error(f"unknown bench part(s) {unknown}; choose from {BENCH_PARTS}")
+    _install_packages(session, ("core", "client", "agent", "server"))
+    session.install("httpx", "matplotlib>=3.8")
+    if "backtest" in targets:
+        session.run("python", "bench/backtest.py")
+    if "ingest" in targets:
+        session.run("python", "bench/ingest.py")
     if "aggregation" in targets:
-        # Seeds a million runs into PostgreSQL (CISIZER_BENCH_PG_URL, default the
-        # local server) and SQLite; the floors run through the psql and sqlite3
-        # command lines.
-        _install_packages(session, DISTRIBUTIONS["server"])
-        session.install("httpx")
+        # The floors run through the psql and sqlite3 command lines.
         for command, package in (("sqlite3", "sqlite3"), ("psql", "postgresql-client")):
             if shutil.which(command) is None:
                 _apt_install(session, package)
         session.run("python", "bench/aggregation.py")
+    if "agent" in targets:
+        if not Path("/usr/bin/prometheus-node-exporter").exists():
+            _apt_install(session, "prometheus-node-exporter")
+        session.run("python", "bench/agent.py")
+    session.run("python", "bench/_results.py")

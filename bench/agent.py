@@ -23,6 +23,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from _results import Figure, publish
+
 TICK = os.sysconf("SC_CLK_TCK")
 TARGET_CPU_PERCENT = 0.5
 TARGET_RSS_MIB = 30.0
@@ -101,7 +103,7 @@ def start_agent(work: Path, interval: float) -> tuple[int, dict[str, str]]:
         CISIZER_JOB="sample",
         CISIZER_RUN_ID=str(int(time.time())),
         CISIZER_URL="http://127.0.0.1:9",
-        CISIZER_PUSH_TOKEN="bench",
+        CISIZER_PUSH_TOKEN="eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl",  # never delivered
         CISIZER_PUSH_TIMEOUT="1",
         CISIZER_INTERVAL=str(interval),
         CISIZER_STATE_DIR=str(work / "state"),
@@ -142,6 +144,47 @@ def scrape(port: int, stop: threading.Event, interval: float) -> int:
         next_at += interval
         stop.wait(max(0.0, next_at - time.monotonic()))
     return count
+
+
+def _figures(watches: list[Watch], finishing_rss: float) -> list[Figure]:
+    """Return the agent's figures, each beside node-exporter's when it ran."""
+    agent = watches[0]
+    exporter = watches[1] if len(watches) > 1 else None
+    return [
+        Figure(
+            "agent",
+            "sampler CPU, % of one core",
+            agent.percent,
+            "%",
+            target=f"< {TARGET_CPU_PERCENT} %",
+            ratio=agent.percent / exporter.percent if exporter else None,
+            met=agent.percent < TARGET_CPU_PERCENT,
+            note="ratio: to prometheus-node-exporter scraped at the same interval",
+        ),
+        Figure(
+            "agent",
+            "sampler peak RSS",
+            agent.rss,
+            "MiB",
+            target=f"< {TARGET_RSS_MIB:g} MiB",
+            ratio=agent.rss / exporter.rss if exporter else None,
+            met=agent.rss < TARGET_RSS_MIB,
+            note="ratio: to prometheus-node-exporter",
+        ),
+        Figure(
+            "agent", "sampler peak RSS while writing the summary", finishing_rss, "MiB"
+        ),
+        *(
+            [
+                Figure(
+                    "agent", "node-exporter CPU, % of one core", exporter.percent, "%"
+                ),
+                Figure("agent", "node-exporter peak RSS", exporter.rss, "MiB"),
+            ]
+            if exporter
+            else []
+        ),
+    ]
 
 
 def main() -> int:
@@ -219,6 +262,13 @@ def main() -> int:
     print(
         f"targets: < {TARGET_CPU_PERCENT} % CPU and < {TARGET_RSS_MIB:g} MiB RSS "
         f"while sampling: {'met' if ok else 'NOT met'}"
+    )
+    publish(
+        "agent",
+        _figures(watches, finishing_rss),
+        seconds=args.seconds,
+        interval=args.interval,
+        processes=processes,
     )
     return 0
 
