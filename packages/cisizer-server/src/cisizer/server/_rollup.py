@@ -10,6 +10,7 @@ two-argument ``max``/``min`` on SQLite).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -69,21 +70,19 @@ def run_measures(values: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def add_run_to_rollups(connection: sa.Connection, values: Mapping[str, Any]) -> None:
-    """Add one newly stored run (its ``runs`` row values) to every rollup."""
-    postgres = connection.dialect.name == "postgresql"
+@functools.cache
+def _upserts(dialect: str) -> tuple[tuple[tuple[str, ...], Any], ...]:
+    """Each rollup's keys and upsert of one run's measures, built once per dialect.
+
+    The values are bound at execution, so a push does not build SQL.
+    """
+    postgres = dialect == "postgresql"
     insert = postgresql.insert if postgres else sqlite.insert
     largest = sa.func.greatest if postgres else sa.func.max
     smallest = sa.func.least if postgres else sa.func.min
-    day = values["end_time"].astimezone(UTC).date()
-    measures = run_measures(values)
-
+    upserts = []
     for table, keys in _ROLLUP_KEYS:
-        if any(values[key] is None for key in keys):
-            continue
-        statement = insert(table).values(
-            {**{key: values[key] for key in keys}, "day": day, **measures}
-        )
+        statement = insert(table)
         excluded = statement.excluded
         changes: dict[str, Any] = {
             name: table.c[name] + excluded[name] for name in SUMMED
@@ -94,6 +93,25 @@ def add_run_to_rollups(connection: sa.Connection, values: Mapping[str, Any]) -> 
         changes.update(
             {name: smallest(table.c[name], excluded[name]) for name in _SMALLEST}
         )
+        upserts.append(
+            (
+                keys,
+                statement.on_conflict_do_update(
+                    index_elements=[*keys, "day"], set_=changes
+                ),
+            )
+        )
+    return tuple(upserts)
+
+
+def add_run_to_rollups(connection: sa.Connection, values: Mapping[str, Any]) -> None:
+    """Add one newly stored run (its ``runs`` row values) to every rollup."""
+    day = values["end_time"].astimezone(UTC).date()
+    measures = run_measures(values)
+
+    for keys, upsert in _upserts(connection.dialect.name):
+        if any(values[key] is None for key in keys):
+            continue
         connection.execute(
-            statement.on_conflict_do_update(index_elements=[*keys, "day"], set_=changes)
+            upsert, {**{key: values[key] for key in keys}, "day": day, **measures}
         )

@@ -7,6 +7,7 @@ caller asked for are loaded.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -191,21 +192,37 @@ def insert_run(
             for field in attrs.fields(RunFigures)
         },
     }
-    statement = (
-        _insert(engine, runs)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=list(NATURAL_KEY))
-        .returning(runs.c.id)
-    )
-    key = sa.and_(*(runs.c[name] == values[name] for name in NATURAL_KEY))
+    key = {f"key_{name}": values[name] for name in NATURAL_KEY}
 
     with engine.begin() as connection:
         # RETURNING yields a row only when this statement inserted one.
-        created = connection.execute(statement).first() is not None
+        created = (
+            connection.execute(_new_run(engine.dialect.name), values).first()
+            is not None
+        )
         if created:
             add_run_to_rollups(connection, values)
-        row = connection.execute(sa.select(runs).where(key)).one()
+        row = connection.execute(_STORED_RUN, key).one()
     return _run_from_row(row), created
+
+
+@functools.cache
+def _new_run(dialect: str) -> Any:
+    """The insert of a run that does nothing when its key is stored, built once.
+
+    The values are bound at execution, so a push does not build SQL.
+    """
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(runs)
+        .on_conflict_do_nothing(index_elements=list(NATURAL_KEY))
+        .returning(runs.c.id)
+    )
+
+
+_STORED_RUN = sa.select(runs).where(
+    *(runs.c[name] == sa.bindparam(f"key_{name}") for name in NATURAL_KEY)
+)
 
 
 def list_runs(
