@@ -262,6 +262,87 @@ def test_burstable_memory() -> None:
     assert (db.memory.request, db.memory.limit) == ("96Mi", "320Mi")
 
 
+def test_memory_from_three_runs_follows_their_spread() -> None:
+    """From three runs on, memory is peak x (1.1 + cv), not the staircase."""
+    history = [run(container(memory=Stats(peak=peak * MI))) for peak in (700, 600, 500)]
+
+    sizing = compute_sizing(history, SizingParams())
+
+    # cv = 100 / 600; 700 x (1.1 + 1/6) = 886.7 MiB, up to 32 MiB -> 896 MiB.
+    assert sizing.containers[0].memory.limit == "896Mi"
+    assert sizing.containers[0].memory.request == "896Mi"
+
+
+def test_memory_from_two_runs_keeps_the_staircase() -> None:
+    """With two runs the staircase still applies: 700 MiB gives 1Gi."""
+    history = [run(container(memory=Stats(peak=peak * MI))) for peak in (700, 500)]
+
+    sizing = compute_sizing(history, SizingParams())
+
+    assert sizing.containers[0].memory.limit == "1Gi"
+
+
+@pytest.mark.parametrize(
+    ("peak", "limit"),
+    [
+        # 44 MiB, below the 64 MiB floor.
+        (40 * MI, "64Mi"),
+        # 770 MiB, up to 1/16 of 512 MiB.
+        (700 * MI, "800Mi"),
+        # 1126.4 MiB, up to 1/16 of 1 GiB.
+        (GI, "1152Mi"),
+        # Exactly 11 GiB, a multiple of 1/16 of 8 GiB.
+        (10 * GI, "11Gi"),
+    ],
+)
+def test_memory_of_steady_runs(peak: int, limit: str) -> None:
+    """Three equal peaks get 10 % headroom, rounded up to 1/16 of their binary size."""
+    history = [run(container(memory=Stats(peak=peak)))] * 3
+
+    sizing = compute_sizing(history, SizingParams())
+
+    assert sizing.containers[0].memory.limit == limit
+
+
+def test_oom_killed_runs_do_not_count_towards_the_spread() -> None:
+    """A killed run raises m but is no evidence of spread: two clean runs are few."""
+    killed = run(
+        container(memory=Stats(peak=GI), limits=Limits(memory_bytes=GI), oom_kills=1)
+    )
+    clean = run(container(memory=Stats(peak=600 * MI)))
+
+    three = compute_sizing([killed, clean, clean, clean], SizingParams())
+    two = compute_sizing([killed, clean, clean], SizingParams())
+
+    # m = 1.2 GiB = 1228.8 MiB. Three clean runs: x 1.1 = 1351.7 -> 1408 MiB.
+    assert three.containers[0].memory.limit == "1408Mi"
+    # Two: the staircase, 1228.8 + 399.36 = 1628.16 -> 1664 MiB.
+    assert two.containers[0].memory.limit == "1664Mi"
+
+
+def test_burstable_request_follows_the_spread() -> None:
+    """From three runs the burstable request is fitted to the p95s likewise."""
+    history = [run(container(memory=Stats(peak=700 * MI, p95=300 * MI)))] * 3
+    params = SizingParams(memory_qos=MemoryQoS.BURSTABLE)
+
+    memory = compute_sizing(history, params).containers[0].memory
+
+    # 330 MiB up to 16 MiB -> 336 MiB; the limit 770 MiB -> 800 MiB.
+    assert (memory.request, memory.limit) == ("336Mi", "800Mi")
+
+
+@given(st.lists(st.integers(min_value=1, max_value=64 * GI), min_size=3, max_size=20))
+def test_fitted_memory_covers_the_peak_with_ten_percent(peaks: list[int]) -> None:
+    """From three clean runs the limit is at least 1.1 x the peak and 64 MiB."""
+    history = [run(container(memory=Stats(peak=peak))) for peak in peaks]
+
+    limit = compute_sizing(history, SizingParams(runs=20)).containers[0].memory
+
+    assert limit.limit_bytes >= max(peaks) * 11 / 10
+    assert limit.limit_bytes >= 64 * MI
+    assert limit.limit_bytes % MI == 0
+
+
 def test_containers_order_and_totals() -> None:
     """Containers follow the newest run, then the rest by name; totals add up."""
     history = [
