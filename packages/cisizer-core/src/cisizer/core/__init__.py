@@ -1,7 +1,8 @@
 """CI Sizer core: the pure logic shared by the agent, receiver and client.
 
 Wire models, validation of pushes, statistics over samples, Kubernetes
-quantities, sizing, push tokens and energy estimates.  No I/O, no framework.
+quantities, sizing and its backtest, push tokens and energy estimates.  No
+I/O, no framework.
 
 Besides classes and functions it exports these values:
 
@@ -12,6 +13,17 @@ Besides classes and functions it exports these values:
 - ``PUSH_TOKEN_AUDIENCE``: the ``aud`` claim of every push token.
 """
 
+from cisizer.core._backtest import (
+    BacktestFigures,
+    ContainerRecommendation,
+    KrrSimpleStrategy,
+    Recommender,
+    SizingStrategy,
+    Strategy,
+    StrategyReport,
+    VpaStrategy,
+    backtest,
+)
 from cisizer.core._convert import (
     CisizerConverter,
     converter,
@@ -135,8 +147,10 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_RUN_SECONDS",
     "PUSH_TOKEN_AUDIENCE",
+    "BacktestFigures",
     "CisizerConverter",
     "Confidence",
+    "ContainerRecommendation",
     "ContainerSizing",
     "ContainerSummary",
     "CoreError",
@@ -154,6 +168,7 @@ __all__ = [
     "JobKpis",
     "JobSizingReport",
     "Kpis",
+    "KrrSimpleStrategy",
     "Limits",
     "MalformedTokenError",
     "MemoryQoS",
@@ -172,6 +187,7 @@ __all__ = [
     "PushTokenRequest",
     "PushTokenSigner",
     "QuantityError",
+    "Recommender",
     "RepositoryComparison",
     "RepositoryKpis",
     "RepositoryReport",
@@ -189,19 +205,24 @@ __all__ = [
     "SizingOverview",
     "SizingOverviewTotals",
     "SizingParams",
+    "SizingStrategy",
     "SizingTotal",
     "SortOrder",
     "Stats",
     "StatusCount",
     "StatusStats",
     "StoredOverride",
+    "Strategy",
+    "StrategyReport",
     "Summary",
     "TokenError",
     "ValidationError",
+    "VpaStrategy",
     "WorkflowComparison",
     "WorkflowKpis",
     "WorkflowReport",
     "WrongAudienceError",
+    "backtest",
     "check_name",
     "compute_sizing",
     "converter",
