@@ -196,14 +196,27 @@ def insert_run(
 
     with engine.begin() as connection:
         # RETURNING yields a row only when this statement inserted one.
-        created = (
-            connection.execute(_new_run(engine.dialect.name), values).first()
-            is not None
-        )
-        if created:
-            add_run_to_rollups(connection, values)
-        row = connection.execute(_STORED_RUN, key).one()
-    return _run_from_row(row), created
+        inserted = connection.execute(_new_run(engine.dialect.name), values).first()
+        if inserted is None:
+            return _run_from_row(connection.execute(_STORED_RUN, key).one()), False
+        add_run_to_rollups(connection, values)
+    # The new row holds what the push holds, so it is answered without reading it.
+    return (
+        Run(
+            id=inserted.id,
+            received_at=values["received_at"],
+            organization=push.organization,
+            repository=push.repository,
+            workflow=push.workflow,
+            job=push.job,
+            run_id=push.run_id,
+            run_attempt=push.run_attempt,
+            runner=push.runner,
+            status=push.status,
+            payload=push.payload,
+        ),
+        True,
+    )
 
 
 @functools.cache
