@@ -1,18 +1,22 @@
 """Benchmark the aggregation endpoints at a million runs, against hand-written SQL.
 
-Seeds ``--runs`` runs (default 1,000,000: 1,000 repositories across 20
-organizations, 4 jobs each, 200 runners, end times over a year) into a
-fresh PostgreSQL database and a fresh SQLite file, through the receiver's
-own migrations: the schema is migrated to the first revision, the runs are
-bulk loaded (``COPY`` on PostgreSQL, ``executemany`` in large transactions
-on SQLite), then the remaining migrations run, which fill the daily rollups
-the way an upgraded receiver would.
+Takes a PostgreSQL database and an SQLite file holding ``--runs`` runs
+(default 1,000,000: 1,000 repositories across 20 organizations, 4 jobs
+each, 200 runners, end times over a year), seeded through the receiver's
+own migrations by ``bench/_seed.py``: the schema is migrated to the first
+revision, the runs are bulk loaded (``COPY`` on PostgreSQL,
+``executemany`` in large transactions on SQLite), then the remaining
+migrations run, which fill the daily rollups the way an upgraded receiver
+would.  The seeded databases are kept and reused by later runs and by the
+sizing half of ``bench/ingest.py`` (``python bench/_seed.py --drop``
+removes them).
 
 It then serves each database with ``cisizer-server serve`` and prints, per
 endpoint, the median latency over HTTP, the median time of the same
 aggregate written by hand as one SQL statement and run by the ``psql`` or
 ``sqlite3`` command line (the floor), and their ratio, also with the
-latency of ``/health`` (HTTP and a trivial query) taken off first.
+latency of ``/health`` (HTTP and a trivial query) taken off first; the
+figures are published as part ``aggregation`` (``bench/_results.py``).
 
 Usage: ``python bench/aggregation.py [--runs N] [--backend postgresql|sqlite]``
 (``nox -s bench -- aggregation`` runs it with the defaults).
@@ -21,280 +25,43 @@ Usage: ``python bench/aggregation.py [--runs N] [--backend postgresql|sqlite]``
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import random
 import re
-import secrets
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
 
-import attrs
+import _seed
 import httpx
 import sqlalchemy as sa
+from _results import Figure, publish
+from _seed import END, psql_url, wire
+from _server import READ_TOKEN, receiver
 
-from cisizer.core import (
-    ContainerSummary,
-    Limits,
-    RunFigures,
-    Stats,
-    Summary,
-    converter,
-    run_figures,
-)
-from cisizer.server import migrate
 from cisizer.server._schema import runs
 from cisizer.server._storage import create_engine
 
-ORGANIZATIONS = 20
-REPOSITORIES_PER_ORG = 50
-WORKFLOWS = ("ci.yml", "release.yml")
-JOBS = ("build", "test")
-RUNNERS = 200
-# Runners from this number on never report container limits.
-UNLIMITED_RUNNERS_FROM = 190
-PROFILES = 64
-VARIANTS = 8
-SPAN = timedelta(days=365)
-END = datetime(2026, 12, 1, tzinfo=UTC)
-PG_ADMIN_URL = os.environ.get(
-    "CISIZER_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-READ_TOKEN = "bench-read-token-" + "r" * 16
-HMAC_KEY = "bench-hmac-key-" + "k" * 32
-STATUSES = ("success",) * 85 + ("failure",) * 10 + ("cancelled",) * 3 + ("unknown",) * 2
-FIGURE_NAMES = tuple(field.name for field in attrs.fields(RunFigures))
-COLUMNS = (
-    "organization",
-    "repository",
-    "workflow",
-    "job",
-    "run_id",
-    "run_attempt",
-    "received_at",
-    "start_time",
-    "end_time",
-    "status",
-    "runner",
-    *FIGURE_NAMES,
-    "payload",
-)
+PART = "aggregation"
 ORG = "org-07"
 REPO = f"{ORG}/repo-023"
 RUNNER = "runner-042"
-GIB = 1024**3
-MIB = 1024**2
-
-
-@dataclass(frozen=True)
-class Template:
-    """A run shape: its containers as JSON and its figures, with and without limits."""
-
-    duration: float
-    containers: tuple[str, str]
-    figures: tuple[RunFigures, RunFigures]
-
-
-def _templates(rng: random.Random) -> list[Template]:
-    templates = []
-    for _ in range(PROFILES * VARIANTS):
-        cores = rng.choice((0.5, 1.0, 2.0, 4.0))
-        memory = rng.choice((512, 1024, 2048, 4096)) * MIB
-        duration = rng.uniform(60, 1800)
-        usage = rng.uniform(0.2, 0.9)
-        peak = cores * min(1.0, usage + 0.1)
-        limited = []
-        for limits in (Limits(cpu_cores=cores, memory_bytes=memory), None):
-            container = ContainerSummary(
-                name="runner",
-                cpu_cores=Stats(
-                    peak=peak,
-                    avg=cores * usage * 0.8,
-                    p50=cores * usage * 0.8,
-                    p95=cores * usage,
-                ),
-                memory_bytes=Stats(
-                    peak=round(memory * usage), p95=round(memory * usage * 0.9)
-                ),
-                limits=limits,
-                oom_kills=0,
-            )
-            limited.append(container)
-        summaries = [
-            Summary(END, END, duration, int(duration // 2), (container,))
-            for container in limited
-        ]
-        templates.append(
-            Template(
-                duration,
-                (
-                    json.dumps(converter.unstructure(limited[0:1])),
-                    json.dumps(converter.unstructure(limited[1:2])),
-                ),
-                (run_figures(summaries[0]), run_figures(summaries[1])),
-            )
-        )
-    return templates
-
-
-def generate(count: int, seed: int = 7) -> Iterator[tuple[Any, ...]]:
-    """Yield ``count`` run rows in the order of :data:`COLUMNS` (times aware UTC)."""
-    rng = random.Random(seed)
-    templates = _templates(rng)
-    jobs = [
-        (f"org-{o:02d}", f"org-{o:02d}/repo-{r:03d}", workflow, job)
-        for o in range(ORGANIZATIONS)
-        for r in range(REPOSITORIES_PER_ORG)
-        for workflow in WORKFLOWS
-        for job in JOBS
-    ]
-    profile_of = [rng.randrange(PROFILES) for _ in jobs]
-    span = SPAN.total_seconds()
-    for number in range(count):
-        slot = rng.randrange(len(jobs))
-        organization, repository, workflow, job = jobs[slot]
-        template = templates[profile_of[slot] * VARIANTS + rng.randrange(VARIANTS)]
-        runner_number = rng.randrange(RUNNERS)
-        runner = None if rng.random() < 0.01 else f"runner-{runner_number:03d}"
-        unlimited = runner is None or runner_number >= UNLIMITED_RUNNERS_FROM
-        end = END - timedelta(seconds=rng.uniform(0, span))
-        end = end.replace(microsecond=end.microsecond // 1000 * 1000)
-        start = end - timedelta(seconds=template.duration)
-        figures = template.figures[unlimited]
-        payload = (
-            f'{{"start_time": "{_wire(start)}", "end_time": "{_wire(end)}", '
-            f'"duration_seconds": {template.duration!r}, '
-            f'"sample_count": {int(template.duration // 2)}, '
-            f'"interval_seconds": 2.0, '
-            f'"containers": {template.containers[unlimited]}}}'
-        )
-        yield (
-            organization,
-            repository,
-            workflow,
-            job,
-            f"run-{number}",
-            1,
-            end + timedelta(seconds=1),
-            start,
-            end,
-            rng.choice(STATUSES),
-            runner,
-            *(getattr(figures, name) for name in FIGURE_NAMES),
-            payload,
-        )
-
-
-def _wire(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _pg_text(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f+00")
-    return str(value)
-
-
-def _sqlite_value(value: Any) -> Any:
-    # The text SQLAlchemy stores for a UTC date-time on SQLite.
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
-
-
-def seed_postgresql(url: str, count: int) -> None:
-    """Migrate to the first revision, COPY the runs, migrate to head, analyse."""
-    engine = create_engine(url)
-    migrate(engine, "0001")
-    columns = ", ".join(COLUMNS)
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        with cursor.copy(f"COPY runs ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
-            lines = []
-            for row in generate(count):
-                lines.append("\t".join(_pg_text(value) for value in row))
-                if len(lines) == 20_000:
-                    copy.write("\n".join(lines) + "\n")
-                    lines = []
-            if lines:
-                copy.write("\n".join(lines) + "\n")
-        raw.commit()
-    finally:
-        raw.close()
-    migrate(engine)
-    engine.dispose()
-    _psql(url, "VACUUM ANALYZE")
-
-
-def seed_sqlite(url: str, count: int) -> None:
-    """Migrate to the first revision, insert in large transactions, migrate to head."""
-    engine = create_engine(url)
-    migrate(engine, "0001")
-    columns = ", ".join(COLUMNS)
-    marks = ", ".join("?" for _ in COLUMNS)
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        batch = []
-        for row in generate(count):
-            batch.append(tuple(_sqlite_value(value) for value in row))
-            if len(batch) == 100_000:
-                cursor.executemany(
-                    f"INSERT INTO runs ({columns}) VALUES ({marks})",
-                    batch,
-                )
-                raw.commit()
-                batch = []
-        if batch:
-            cursor.executemany(
-                f"INSERT INTO runs ({columns}) VALUES ({marks})",
-                batch,
-            )
-            raw.commit()
-    finally:
-        raw.close()
-    migrate(engine)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("ANALYZE")
-        connection.commit()
-    engine.dispose()
-
-
-def _psql_url(url: str) -> str:
-    return (
-        sa.engine.make_url(url)
-        .set(drivername="postgresql")
-        .render_as_string(hide_password=False)
-    )
-
-
-def _psql(url: str, sql: str) -> str:
-    return subprocess.run(
-        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", _psql_url(url), "-c", sql],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+# Within this many floors once the HTTP baseline is taken off.
+FLOOR_TARGET = 3.0
+# Endpoints with a latency target of their own, in milliseconds.
+LATENCY_TARGETS = {
+    "overview": 300.0,
+    "overview, ranged": 300.0,
+    "org detail": 300.0,
+    "sizing one job": 20.0,
+}
 
 
 def floor_postgresql(url: str, sql: str, repeat: int) -> float:
     """Median milliseconds of ``sql`` over ``repeat`` psql runs, after a warm-up."""
     script = "\\timing on\n\\o /dev/null\n" + f"{sql};\n" * (repeat + 1)
     output = subprocess.run(
-        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", _psql_url(url)],
+        ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", psql_url(url)],
         input=script,
         check=True,
         capture_output=True,
@@ -499,8 +266,8 @@ def _bounds(backend: str) -> dict[str, str]:
         return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
     return {
-        "w0": _wire(start),
-        "w1": _wire(stop),
+        "w0": wire(start),
+        "w1": wire(stop),
         "t0": sql_time(start),
         "t1": sql_time(stop),
         "d0": first_day.isoformat(),
@@ -508,44 +275,6 @@ def _bounds(backend: str) -> dict[str, str]:
         "e0": sql_time(datetime.combine(first_day, datetime.min.time(), UTC)),
         "e1": sql_time(datetime.combine(stop.date(), datetime.min.time(), UTC)),
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def serve(db_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``cisizer-server serve`` on ``db_url``; return it and its base URL."""
-    port = _free_port()
-    command = shutil.which("cisizer-server") or str(
-        Path(sys.executable).with_name("cisizer-server")
-    )
-    env = {
-        **os.environ,
-        "CISIZER_READ_TOKEN": READ_TOKEN,
-        "CISIZER_HMAC_KEY": HMAC_KEY,
-        "CISIZER_DB_URL": db_url,
-    }
-    process = subprocess.Popen(
-        [command, "serve", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise SystemExit("cisizer-server did not start")
 
 
 def latency(client: httpx.Client, path: str, repeat: int) -> float:
@@ -559,71 +288,71 @@ def latency(client: httpx.Client, path: str, repeat: int) -> float:
     return statistics.median(times)
 
 
-def _create_database(backend: str, workdir: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{workdir / 'bench.db'}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"cisizer_bench_{secrets.token_hex(4)}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return (
-        sa.engine.make_url(PG_ADMIN_URL)
-        .set(database=name)
-        .render_as_string(hide_password=False)
-    )
-
-
-def _drop_database(db_url: str) -> None:
-    url = sa.engine.make_url(db_url)
-    if url.get_backend_name() != "postgresql":
-        return
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(
-            f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'
-        )
-    admin.dispose()
-
-
-def measure(backend: str, db_url: str, repeat: int) -> list[str]:
-    """Benchmark every endpoint on a seeded database; return the table's lines."""
+def measure(backend: str, db_url: str, repeat: int) -> tuple[list[str], list[Figure]]:
+    """Benchmark every endpoint on a seeded database; return table lines, figures."""
     bounds = _bounds(backend)
     sqls = floors(backend, bounds)
     paths = endpoints(bounds)
-    process, base = serve(db_url)
     lines = []
-    try:
-        headers = {"Authorization": f"Bearer {READ_TOKEN}"}
-        with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
-            baseline = latency(client, "/health", repeat)
+    figures = []
+    headers = {"Authorization": f"Bearer {READ_TOKEN}"}
+    with (
+        receiver(db_url) as base,
+        httpx.Client(base_url=base, headers=headers, timeout=120) as client,
+    ):
+        baseline = latency(client, "/health", repeat)
+        lines.append(
+            f"| {backend} | /health (HTTP baseline) | {baseline:.1f} | - | - | - |"
+        )
+        print(lines[-1], flush=True)
+        figures.append(
+            Figure(PART, f"{backend} /health (HTTP baseline)", baseline, "ms")
+        )
+        for label, path in paths.items():
+            http_ms = latency(client, path, repeat)
+            if backend == "postgresql":
+                floor_ms = floor_postgresql(db_url, sqls[label], repeat)
+            else:
+                floor_ms = floor_sqlite(str(_seed.path_of(db_url)), sqls[label], repeat)
+            ratio = http_ms / floor_ms if floor_ms > 0 else float("inf")
+            beyond = max(http_ms - baseline, 0.0) / floor_ms if floor_ms else 0.0
             lines.append(
-                f"| {backend} | /health (HTTP baseline) | {baseline:.1f} | - | - | - |"
+                f"| {backend} | {label} | {http_ms:.1f} | {floor_ms:.2f} "
+                f"| {ratio:.2f} | {beyond:.2f} |"
             )
             print(lines[-1], flush=True)
-            for label, path in paths.items():
-                http_ms = latency(client, path, repeat)
-                if backend == "postgresql":
-                    floor_ms = floor_postgresql(db_url, sqls[label], repeat)
-                else:
-                    floor_ms = floor_sqlite(str(path_of(db_url)), sqls[label], repeat)
-                ratio = http_ms / floor_ms if floor_ms > 0 else float("inf")
-                beyond = max(http_ms - baseline, 0.0) / floor_ms if floor_ms else 0.0
-                lines.append(
-                    f"| {backend} | {label} | {http_ms:.1f} | {floor_ms:.2f} "
-                    f"| {ratio:.2f} | {beyond:.2f} |"
+            figures.append(
+                Figure(
+                    PART,
+                    f"{backend} {label}",
+                    http_ms,
+                    "ms",
+                    target=f"<= {FLOOR_TARGET:g}x SQL floor, less /health",
+                    ratio=beyond,
+                    met=beyond <= FLOOR_TARGET,
+                    note=f"SQL floor {floor_ms:.2f} ms; {ratio:.2f}x with /health",
                 )
-                print(lines[-1], flush=True)
-            _check_ranged_overview(client, db_url, bounds)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-    return lines
+            )
+            target_ms = LATENCY_TARGETS.get(label)
+            if target_ms is not None:
+                figures.append(
+                    Figure(
+                        PART,
+                        f"{backend} {label}, latency",
+                        http_ms,
+                        "ms",
+                        target=f"<= {target_ms:g} ms",
+                        ratio=http_ms / target_ms,
+                        met=http_ms <= target_ms,
+                    )
+                )
+        figures.append(_check_ranged_overview(backend, client, db_url, bounds))
+    return lines, figures
 
 
 def _check_ranged_overview(
-    client: httpx.Client, db_url: str, bounds: dict[str, str]
-) -> None:
+    backend: str, client: httpx.Client, db_url: str, bounds: dict[str, str]
+) -> Figure:
     """Check the ranged overview's run count against a count over the runs."""
     path = endpoints(bounds)["overview, ranged"]
     answered = client.get(path).json()["kpis"]["runs"]
@@ -641,35 +370,19 @@ def _check_ranged_overview(
     print(
         f"ranged overview runs {answered:,}, counted over runs {counted:,}: {verdict}"
     )
+    return Figure(
+        PART,
+        f"{backend} ranged overview runs",
+        answered,
+        "runs",
+        target="= a count over the runs",
+        ratio=answered / counted if counted else None,
+        met=answered == counted,
+        note=f"counted {counted:,}",
+    )
 
 
-def run_backend(
-    backend: str, count: int, repeat: int, workdir: Path, keep: bool
-) -> list[str]:
-    """Seed a fresh database of ``backend``, benchmark it, drop it unless ``keep``."""
-    db_url = _create_database(backend, workdir)
-    try:
-        started = time.perf_counter()
-        if backend == "postgresql":
-            seed_postgresql(db_url, count)
-        else:
-            seed_sqlite(db_url, count)
-        seeded = time.perf_counter() - started
-        print(f"{backend}: seeded {count:,} runs in {seeded:.0f} s", flush=True)
-        if keep:
-            print(f"{backend}: kept at {db_url}", flush=True)
-        return measure(backend, db_url, repeat)
-    finally:
-        if not keep:
-            _drop_database(db_url)
-
-
-def path_of(db_url: str) -> Path:
-    """The file of a ``sqlite:///`` URL."""
-    return Path(sa.engine.make_url(db_url).database or "")
-
-
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     """Parse arguments, run the benchmark on each backend, print the table."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=1_000_000)
@@ -681,40 +394,56 @@ def main(argv: list[str] | None = None) -> None:
         help="Database to benchmark (repeatable; default both).",
     )
     parser.add_argument(
-        "--keep",
-        metavar="DIR",
-        help="Keep the seeded databases (the SQLite file in DIR) and print them.",
+        "--fresh-seed",
+        action="store_true",
+        help="Seed anew even when a kept database of the same seeding exists.",
     )
     parser.add_argument(
         "--reuse",
         action="append",
         default=[],
         metavar="DB_URL",
-        help="Benchmark an already seeded database instead of seeding one.",
+        help="Benchmark an already seeded database instead of the kept one.",
     )
     args = parser.parse_args(argv)
     backends = args.backend or ["postgresql", "sqlite"]
 
+    started = time.perf_counter()
     lines = [
         "| database | endpoint | HTTP median ms | SQL floor ms | ratio "
         "| ratio less HTTP baseline |",
         "|---|---|---|---|---|---|",
     ]
-    if args.reuse:
-        for db_url in args.reuse:
-            backend = sa.engine.make_url(db_url).get_backend_name()
-            lines += measure(backend, db_url, args.repeat)
-    else:
-        with tempfile.TemporaryDirectory(prefix="cisizer-bench-") as scratch:
-            workdir = Path(args.keep or scratch)
-            workdir.mkdir(parents=True, exist_ok=True)
-            for backend in backends:
-                lines += run_backend(
-                    backend, args.runs, args.repeat, workdir, bool(args.keep)
-                )
+    figures: list[Figure] = []
+    seeding: dict[str, float | None] = {}
+    databases = [(_seed.backend_of(url), url) for url in args.reuse]
+    for backend in [] if args.reuse else backends:
+        db_url, seconds = _seed.seeded_database(
+            backend, args.runs, fresh=args.fresh_seed
+        )
+        seeding[backend] = None if seconds is None else round(seconds, 1)
+        if seconds is None:
+            print(f"{backend}: reusing the kept {args.runs:,}-run database")
+        else:
+            print(f"{backend}: seeded {args.runs:,} runs in {seconds:.0f} s")
+        databases.append((backend, db_url))
+    for backend, db_url in databases:
+        backend_lines, backend_figures = measure(backend, db_url, args.repeat)
+        lines += backend_lines
+        figures += backend_figures
     print()
     print("\n".join(lines))
+    publish(
+        PART,
+        figures,
+        runs=args.runs,
+        repeat=args.repeat,
+        workers=1,
+        seeding_seconds=seeding,
+        duration_seconds=round(time.perf_counter() - started),
+    )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
