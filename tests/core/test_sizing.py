@@ -263,12 +263,13 @@ def test_burstable_memory() -> None:
 
 
 def test_memory_from_three_runs_follows_their_spread() -> None:
-    """From three runs on, memory is peak x (1.1 + cv), not the staircase."""
+    """From three runs on, memory is peak x (1.1 + cv) when under the staircase."""
     history = [run(container(memory=Stats(peak=peak * MI))) for peak in (700, 600, 500)]
 
     sizing = compute_sizing(history, SizingParams())
 
-    # cv = 100 / 600; 700 x (1.1 + 1/6) = 886.7 MiB, up to 32 MiB -> 896 MiB.
+    # cv = 100 / 600; 700 x (1.1 + 1/6) = 886.7 MiB, up to 32 MiB -> 896 MiB,
+    # under the staircase's 1Gi.
     assert sizing.containers[0].memory.limit == "896Mi"
     assert sizing.containers[0].memory.request == "896Mi"
 
@@ -304,6 +305,17 @@ def test_memory_of_steady_runs(peak: int, limit: str) -> None:
     assert sizing.containers[0].memory.limit == limit
 
 
+def test_wide_spread_is_capped_by_the_staircase() -> None:
+    """Peaks of 100, 200 and 400 MiB would get 1.75 x 400 MiB; the staircase is less."""
+    history = [run(container(memory=Stats(peak=peak * MI))) for peak in (400, 200, 100)]
+
+    sizing = compute_sizing(history, SizingParams())
+
+    # cv = 152.75 / 233.3 = 0.655: 400 x 1.755 = 702 MiB; the staircase gives
+    # 128 + 0.3 x 144 = 171.2 -> 571.2 MiB -> 576 MiB.
+    assert sizing.containers[0].memory.limit == "576Mi"
+
+
 def test_oom_killed_runs_do_not_count_towards_the_spread() -> None:
     """A killed run raises m but is no evidence of spread: two clean runs are few."""
     killed = run(
@@ -332,15 +344,16 @@ def test_burstable_request_follows_the_spread() -> None:
 
 
 @given(st.lists(st.integers(min_value=1, max_value=64 * GI), min_size=3, max_size=20))
-def test_fitted_memory_covers_the_peak_with_ten_percent(peaks: list[int]) -> None:
-    """From three clean runs the limit is at least 1.1 x the peak and 64 MiB."""
+def test_fitted_memory_stays_under_the_staircase(peaks: list[int]) -> None:
+    """From three clean runs: at least 1.1 x peak and 64 MiB, at most the staircase."""
     history = [run(container(memory=Stats(peak=peak))) for peak in peaks]
 
     limit = compute_sizing(history, SizingParams(runs=20)).containers[0].memory
 
-    assert limit.limit_bytes >= max(peaks) * 11 / 10
+    staircase = memory_target(max(peaks))
+    assert limit.limit_bytes >= min(max(peaks) * 11 / 10, staircase)
     assert limit.limit_bytes >= 64 * MI
-    assert limit.limit_bytes % MI == 0
+    assert limit.limit_bytes <= staircase
 
 
 def test_containers_order_and_totals() -> None:

@@ -5,12 +5,12 @@ shortest text, so ``0.8 x 1.2`` is exactly ``0.96`` and gives ``960m``.
 
 Memory headroom departs from DESIGN §5 once a container has three runs in
 the history that were not OOM-killed: the staircase, sized for not knowing
-how a job varies, gives way to 10 % plus the spread of those runs' peaks.
-Replayed over generated CI histories (``bench/backtest.py``), that leaves
-less memory unused per run, at the price of a few more OOM kills than the
-staircase alone but fewer than the VPA-like and KRR-like baselines
-(docs/sizing.md has the figures).  With one or two runs the staircase
-still decides.
+how a job varies, becomes a ceiling, and below it the headroom is 10 % plus
+the spread of those runs' peaks.  Replayed over generated CI histories
+(``bench/backtest.py``), that leaves less memory unused per run, at the
+price of a few more OOM kills than the staircase alone but fewer than the
+VPA-like and KRR-like baselines (docs/sizing.md has the figures).  With one
+or two runs the staircase still decides.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ _STEPS: tuple[tuple[int | None, int], ...] = (
 )
 _MIN_MEMORY = 64 * MIB
 # From this many runs that were not OOM-killed on, memory headroom follows the
-# job's own spread instead of the staircase.
+# job's own spread, below the staircase.
 _SPREAD_RUNS = 3
 _SPREAD_BASE = Decimal("0.10")
 # Fitted targets round up to 1/16 of the largest power of two they hold.
@@ -153,17 +153,19 @@ def _target(peak: Decimal, clean: Sequence[Decimal]) -> int:
     """The memory target for ``peak``, given the same figure of the runs not killed.
 
     With fewer than three such runs, the staircase of :func:`memory_target`.
-    From three on, the job's own spread decides: ``peak x (1.1 + cv)`` with
-    ``cv`` their standard deviation over their mean, rounded up to 1/16 of
-    the largest power of two below it (at least 1 MiB), at least 64 MiB.
+    From three on, the job's own spread may lower it: ``peak x (1.1 + cv)``
+    with ``cv`` their standard deviation over their mean, rounded up to 1/16
+    of the largest power of two below it (at least 1 MiB), at least 64 MiB,
+    and never above the staircase.
     """
+    staircase = memory_target(peak)
     spread = _spread(clean)
     if spread is None:
-        return memory_target(peak)
+        return staircase
     target = peak * (1 + _SPREAD_BASE + spread)
     size = int(target).bit_length() - 1
     step = 1 << max(size - _FITTED_STEP_SHIFT, 20)
-    return max(_ceil_to(target, step), _MIN_MEMORY)
+    return min(max(_ceil_to(target, step), _MIN_MEMORY), staircase)
 
 
 def _clamp(value: int, low: int | None, high: int | None) -> int:
