@@ -104,8 +104,11 @@ def create_engine(url: str) -> sa.Engine:
     Raises:
         sqlalchemy.exc.ArgumentError: ``url`` is not a database URL.
     """
-    engine = sa.create_engine(url, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
+    sqlite_file = sa.engine.make_url(url).get_backend_name() == "sqlite"
+    # A server can drop a pooled connection; an SQLite file cannot, so pinging
+    # it before every use would only cost a statement.
+    engine = sa.create_engine(url, pool_pre_ping=not sqlite_file)
+    if sqlite_file:
         sa.event.listen(engine, "connect", _on_sqlite_connect)
     return engine
 
