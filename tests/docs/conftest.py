@@ -511,8 +511,41 @@ def _line_pattern(expected: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def json_matches(expected: Any, actual: Any) -> bool:
+    """Compare parsed JSON; the string ``"..."`` in ``expected`` matches anything."""
+    if expected == "...":
+        return True
+    if isinstance(expected, dict):
+        return (
+            isinstance(actual, dict)
+            and expected.keys() == actual.keys()
+            and all(json_matches(expected[key], actual[key]) for key in expected)
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(actual, list)
+            and len(expected) == len(actual)
+            and all(map(json_matches, expected, actual))
+        )
+    return type(expected) is type(actual) and expected == actual
+
+
 def output_matches(expected: tuple[str, ...], actual: str) -> bool:
-    """Match output lines; ``...`` is any text, a lone ``...`` any lines."""
+    """Match output lines; ``...`` is any text, a lone ``...`` any lines.
+
+    Output shown as a JSON object or list is compared as parsed JSON instead,
+    layout and key order aside.
+    """
+    shown = "\n".join(expected).strip()
+    if shown[:1] in "{[" and shown and (wanted := _json(shown)) is not None:
+        return json_matches(wanted, _json(actual))
     got = [line.rstrip() for line in actual.rstrip().splitlines()]
     want = list(expected)
 

@@ -33,9 +33,11 @@ Shell blocks (``console``, ``sh``, ``bash``, ``shell``)
     Before every block the receiver is emptied and holds again the five runs
     of the sizing worked example for ``my-org/my-repo/ci.yml/build``
     (``runner``: CPU p95 0.8 cores, peak 0.83, memory peak 700 MiB;
-    limits 2 cores and 2 GiB; ended 2026-02-02 to 2026-02-06), so a sizing
-    of that job gives ``960m``, ``1`` and ``1Gi`` with confidence
-    ``medium``. Blocks do not see each other's data.
+    limits 2 cores and 2 GiB; run ids ``run-1`` to ``run-5``, runner
+    ``runner-7``, ended 2026-02-02 to 2026-02-06 at 14:30:22 UTC), so a
+    sizing of that job gives CPU ``960m`` and ``1``, memory ``800Mi`` (five
+    steady runs) with confidence ``medium``. Blocks do not see each other's
+    data.
 
     ``curl`` runs with ``--fail-with-body``: a request the receiver refuses
     fails the block. ``pip install`` runs into a throwaway virtualenv
@@ -57,7 +59,9 @@ Transcripts
     print (standard output and error together). Trailing spaces and
     trailing blank lines are ignored; ``...`` inside a line matches any
     text; a line holding only ``...`` matches any number of lines; an RFC
-    3339 timestamp in the expected output matches any timestamp. Commands
+    3339 timestamp in the expected output matches any timestamp. Output
+    shown as a JSON object or list is compared as parsed JSON (layout and key
+    order aside), where the string ``"..."`` matches any value. Commands
     run in one shell, so ``export`` carries over; a command may exit
     non-zero only when it shows expected output and that output matches
     (the documented error *is* the check).
