@@ -277,3 +277,81 @@ def _same(text: str, value: Any) -> bool:
         except ValueError:
             return False
     return text == str(value)
+
+
+COMMAND_LINE = re.compile(
+    r"(?:^|[;&|(`]\s*|\$\(\s*|^\$ |-\s+|\[|run:\s*)"
+    r"(?:[A-Z_][A-Z0-9_]*=\S*\s+)*(?P<program>cisizer(?:-agent|-server)?)(?![\w.-])"
+    r"(?P<rest>(?:\s.*)?)$"
+)
+SHELL_STOP = {"|", "||", "&&", ";", ")", "&", ">", "2>&1", ">>", "<"}
+
+
+def cisizer_commands(text: str) -> Iterator[tuple[str, list[str]]]:
+    """Each ``cisizer*`` command line of a block: the program and its arguments."""
+    import shlex
+
+    lines = text.replace("\\\n", " ").splitlines()
+    if any(line.startswith("$ ") for line in lines):
+        lines = [line for line in lines if line.startswith("$ ")]  # a transcript
+    for line in lines:
+        match = COMMAND_LINE.search(line.strip())
+        if match is None:
+            continue
+        rest = match["rest"].split("#")[0] if " #" in match["rest"] else match["rest"]
+        try:
+            words = shlex.split(rest.strip().rstrip("]"))
+        except ValueError:
+            words = rest.split()
+        arguments: list[str] = []
+        for word in words:
+            if word in SHELL_STOP or word.startswith((">", "2>")):
+                break
+            arguments.append(word)
+        yield match["program"], arguments
+
+
+def unknown_flags(program: str, arguments: list[str]) -> list[str]:
+    """Flags a command line gives that its command does not take."""
+    command: click.Command = PROGRAMS[program][0]
+    problems: list[str] = []
+    words = list(arguments)
+    path = program
+    while isinstance(command, click.Group) and words:
+        word = words.pop(0)
+        if word in command.commands:
+            command = command.commands[word]
+            path += f" {word}"
+        elif word.startswith("-"):
+            if not _takes(command, word):
+                problems.append(f"{path}: {word.split('=')[0]}")
+        else:
+            return [*problems, f"{path}: no command {word!r}"]
+    for word in words:
+        if word == "--":
+            break
+        if word.startswith("-") and len(word) > 1 and not _takes(command, word):
+            problems.append(f"{path}: {word.split('=')[0]}")
+    return problems
+
+
+def _takes(command: click.Command, word: str) -> bool:
+    name = word.split("=")[0]
+    return any(
+        name in (*param.opts, *param.secondary_opts)
+        for param in command.get_params(click.Context(command))
+    ) or (not name.startswith("--") and name[1:].isdigit())
+
+
+def test_commands_in_the_docs_use_existing_flags(doc_block: Any) -> None:
+    """Every cisizer command line of a block, run or skipped, takes its flags."""
+    if doc_block.language not in {"console", "sh", "bash", "shell", "yaml", "yml"}:
+        pytest.skip("no command lines")
+    problems = [
+        problem
+        for program, arguments in cisizer_commands(doc_block.text)
+        for problem in unknown_flags(program, arguments)
+    ]
+    assert not problems, f"{doc_block.id}: unknown flags or commands:\n" + "\n".join(
+        problems
+    )
