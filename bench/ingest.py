@@ -376,10 +376,11 @@ def measure_pushes(
     return figures
 
 
-def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> list[Figure]:
+def run_backend(
+    backend: str, args: argparse.Namespace, workdir: Path, log: Any
+) -> list[Figure]:
     """Measure one backend: the small database first, then the seeded one."""
     figures: list[Figure] = []
-    log = (workdir / f"{backend}.log").open("ab")
     name = f"cisizer_bench_ingest_{secrets.token_hex(4)}"
     small = _seed.create_database(backend, workdir, name)
     try:
@@ -397,19 +398,17 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> list[F
         _seed.drop_database(small)
 
     if "sizing" in args.part:
-        started = time.perf_counter()
         big, seeded = _seed.seeded_database(backend, args.runs, fresh=args.fresh_seed)
+        args.seeding[backend] = None if seeded is None else round(seeded, 1)
         if seeded is None:
             print(f"{backend}: reusing the kept {args.runs:,}-run database", flush=True)
         else:
             print(f"{backend}: seeded {args.runs:,} runs in {seeded:.0f} s", flush=True)
-        args.seeding[backend] = round(time.perf_counter() - started, 1)
         lines = workdir / "sizing-big.txt"
         lines.write_text("\n".join(sizing_lines(jobs_with_runs(big, 500))))
         with receiver(big, workers=2, log=log) as base:
             load = sizing_latency(base, lines, args.sizing_requests)
         figures += sizing_figures(backend, args.runs, load)
-    log.close()
     return figures
 
 
@@ -463,8 +462,16 @@ def main(argv: list[str] | None = None) -> int:
     load_before = _load()
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="cisizer-bench-") as scratch:
-        for backend in args.backend:
-            figures += run_backend(backend, args, Path(scratch))
+        workdir = Path(scratch)
+        servers_log = workdir / "servers.log"
+        try:
+            with servers_log.open("ab") as log:
+                for backend in args.backend:
+                    figures += run_backend(backend, args, workdir, log)
+        except BaseException:
+            tail = servers_log.read_text(errors="replace").splitlines()[-40:]
+            print("the servers' last log lines:", *tail, sep="\n", file=sys.stderr)
+            raise
     publish(
         PART,
         figures,
@@ -478,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
         sizing_requests=args.sizing_requests,
         small_runs=args.small_runs,
         large_runs=args.runs,
-        large_database_seconds=args.seeding,
+        seeding_seconds=args.seeding,
         load_average_before=load_before,
         load_average_after=_load(),
         duration_seconds=round(time.perf_counter() - started),
