@@ -50,6 +50,9 @@ from .conftest import (
     installed_command,
 )
 
+# About 10 s per database: two runs keep a core busy for 3 s each.
+pytestmark = pytest.mark.slow
+
 MIB = 1024**2
 GIB = 1024**3
 ORG, REPO, WORKFLOW, JOB = "acme", "widgets", "ci.yml", "build"
