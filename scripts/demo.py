@@ -330,13 +330,17 @@ def main() -> int:
     try:
         _wait_until_healthy(url, server)
         _stage(2, f"push token for {ORG}/{REPO} {WORKFLOW} {JOB}: cisizer token")
-        env["CISIZER_PUSH_TOKEN"] = subprocess.run(
+        issued = subprocess.run(
             [_command("cisizer"), "token", ORG, REPO, WORKFLOW, JOB],
             env=env,
-            check=True,
-            stdout=subprocess.PIPE,
+            capture_output=True,
             text=True,
-        ).stdout.strip()
+            check=False,
+        )
+        if issued.returncode != 0:
+            sys.exit(f"demo: cisizer token failed: {issued.stderr.strip()}")
+        env["CISIZER_PUSH_TOKEN"] = issued.stdout.strip()
+        print(f"demo        {issued.stderr.strip()}", flush=True)
         with _job_cgroup() as enter_cgroup:
             _measure_runs(env, workdir, enter_cgroup)
         _stage(STAGES, "sizing, observed figures and energy, read with the client")

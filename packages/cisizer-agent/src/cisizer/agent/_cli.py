@@ -485,7 +485,29 @@ def _state_option() -> Callable[[F], F]:
     )
 
 
-@cli.command()
+class _StartCommand(click.Command):
+    """``start``, which leaves the job unmeasured when an option is bad.
+
+    Like ``run``, ``start`` must not fail the job it measures: a bad option
+    or variable is said once and the step still succeeds, with nothing
+    started (``stop`` then finds no sampler and says so).
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse the options; on a bad one, say it and exit 0."""
+        try:
+            return super().parse_args(ctx, list(args))
+        except click.UsageError as err:
+            if "--help" in args or "-h" in args:
+                raise
+            _say(f"error: {_usage_problem(err).rstrip('.')}; {_NOT_MEASURED}")
+            sys.exit(0)
+
+
+_NOT_MEASURED = "this job is not measured"
+
+
+@cli.command(cls=_StartCommand)
 @_identity_options()
 @_delivery_options()
 @_sampling_options()
@@ -503,8 +525,9 @@ def _state_option() -> Callable[[F], F]:
 def start(state_dir: Path, max_duration: float, log_level: str, **options: Any) -> None:
     """Start sampling in the background and return at once.
 
-    End the job with `cisizer-agent stop`.  A missing identity, URL or push
-    token is an error (exit code 2) and nothing is started.
+    End the job with `cisizer-agent stop`.  A missing or bad identity, URL,
+    push token or option is said on standard error and nothing is started,
+    but the exit code is 0 all the same: the agent never fails the job.
     """
     from cisizer.agent._daemon import StateDir
 
@@ -512,8 +535,8 @@ def start(state_dir: Path, max_duration: float, log_level: str, **options: Any) 
     try:
         settings, identity = _configuration(options)
     except ConfigurationError as err:
-        _say(f"error: {err}")
-        sys.exit(2)
+        _say(f"error: {err}; {_NOT_MEASURED}")
+        return
     # The sampler runs from / so that it holds no job directory open.
     state_dir = state_dir.absolute()
     settings = attrs.evolve(settings, spool_dir=settings.spool_dir.absolute())
