@@ -19,7 +19,9 @@ import socket
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import time
+import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -753,7 +755,16 @@ def which(command: str) -> str | None:
 
 PYTHON_LANGUAGES = frozenset({"python", "py"})
 YAML_LANGUAGES = frozenset({"yaml", "yml"})
-CHECKED_LANGUAGES = SHELL_LANGUAGES | PYTHON_LANGUAGES | YAML_LANGUAGES | {"json"}
+PARSED_LANGUAGES = frozenset({"json", "toml"})
+CHECKED_LANGUAGES = (
+    SHELL_LANGUAGES | PYTHON_LANGUAGES | YAML_LANGUAGES | PARSED_LANGUAGES
+)
+
+
+@pytest.fixture(scope="session")
+def harness() -> Any:
+    """This module, for the tests of the conventions themselves."""
+    return sys.modules[__name__]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -794,6 +805,8 @@ def check_doc_block(
             assert not problems, f"{block.id} ({kind}):\n" + "\n".join(problems)
         elif block.language == "json":
             check_json(block.text)
+        elif block.language == "toml":
+            tomllib.loads(block.text)
         if block.skip is not None:
             pytest.skip(block.skip)
         if block.language in SHELL_LANGUAGES:
@@ -830,8 +843,7 @@ def _run_shell(
         return
 
     commands = transcript_commands(text)
-    outputs = tmp_path / "outputs"
-    outputs.mkdir()
+    outputs = Path(tempfile.mkdtemp(prefix="outputs-", dir=tmp_path))
     script.write_text(PRELUDE + transcript_script(commands, outputs), encoding="utf-8")
     result = run_process(["bash", str(script)], env, root)
     assert result.returncode == 0, f"{block.id}: the shell failed:\n{result.stdout}"

@@ -94,8 +94,8 @@ YAML blocks (``yaml``, ``yml``)
     Any other YAML fails until it is classified here or marked skip.
 
 Other blocks
-    ``json`` is parsed. Blocks without a language, ``text``, ``nginx`` and
-    the rest are not collected.
+    ``json`` and ``toml`` are parsed. Blocks without a language, ``text``,
+    ``nginx``, ``dockerfile`` and the rest are not collected.
 """
 
 from __future__ import annotations
