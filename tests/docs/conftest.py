@@ -210,6 +210,14 @@ class DocsReceiver:
                 )
 
 
+def _die_with_parent() -> None:
+    # A receiver must not outlive a test run that was killed.
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 @pytest.fixture(scope="session")
 def docs_receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocsReceiver]:
     """Serve the receiver with the real command line, on a free loopback port."""
@@ -244,6 +252,7 @@ def docs_receiver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocsRece
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
     try:
         wait_for_health(url, process, log)
