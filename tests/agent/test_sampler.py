@@ -105,6 +105,44 @@ class Flaky:
         return Limits()
 
 
+class LateReader(Flaky):
+    """One busy core, whose reads are held up by ``delays`` seconds in turn.
+
+    The hold-up comes before the counter is read, as when the sampler thread
+    is pre-empted on a loaded machine.
+    """
+
+    def __init__(self, clock: Clock, delays: list[float]) -> None:
+        super().__init__()
+        self.clock = clock
+        self.delays = delays
+
+    def sample(self) -> tuple[int, int]:
+        self.clock.now += self.delays.pop(0) if self.delays else 0.0
+        return round(self.clock.now * 1e9), 10 * MiB
+
+
+def test_a_late_reading_is_dated_when_it_was_taken() -> None:
+    """A read held up by 0.4 s does not pass for 1.4 cores of a 1-core job.
+
+    Dating the reading at the tick would put 1.4 s of CPU into the 1 s since
+    the last one.  The sampler dates it between the clock readings around it,
+    which bounds the error by half the hold-up.
+    """
+    clock = Clock()
+    sampler = Sampler([LateReader(clock, [0, 0, 0.4, 0])], system_cpu=None, clock=clock)
+
+    sampler.start()
+    for _ in range(3):
+        clock.now = round(clock.now) + 1
+        sampler.tick()
+    sampler.finish()
+    cpu = sampler.summary().containers[0].cpu_cores
+
+    assert cpu.peak == pytest.approx(1.4 / 1.2, abs=1e-4)
+    assert cpu.avg == pytest.approx(1.0, abs=0.07)
+
+
 def test_failing_read_is_skipped_with_a_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -165,18 +165,23 @@ class Sampler:
     def tick(self) -> None:
         """Take one sample of every source; a failing read is skipped."""
         with self._lock:
-            now = self._clock()
             self._discover_docker()
+            now = self._clock()
             read_any = False
             for series in self.series.values():
                 if getattr(series.container, "gone", False):
                     continue
+                # Each reading is dated by the clock around it, not by the
+                # tick: a sampler held up by a busy machine (or a slow Docker
+                # answer) would otherwise charge a late reading's CPU to too
+                # short an interval and report a peak the job never had.
+                before = self._clock()
                 try:
                     cpu_ns, memory = series.container.sample()
                 except (SourceError, OSError, ValueError) as err:
                     self._warn(series, err)
                     continue
-                series.add(now, cpu_ns, memory)
+                series.add((before + self._clock()) / 2, cpu_ns, memory)
                 if not series.begun:
                     self._begin(series)
                 read_any = True
