@@ -13,7 +13,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -336,7 +335,7 @@ def install_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 # Placeholders a reader replaces by hand, and what the harness puts instead.
-def substitute(text: str, receiver: DocsReceiver) -> str:
+def substitute(text: str) -> str:
     """Point the docs' example addresses and tokens at the docs receiver."""
     text = re.sub(r"(?:localhost|127\.0\.0\.1):8080\b", "${CISIZER_DOCS_ADDR}", text)
     text = re.sub(r"https://cisizer\.example(?![\w.-])", "${CISIZER_URL}", text)
@@ -755,11 +754,6 @@ def check_json(text: str) -> None:
     json.loads(text)
 
 
-def which(command: str) -> str | None:
-    """Locate a command on PATH."""
-    return shutil.which(command)
-
-
 # --- collection and the check of one block -----------------------------------
 
 PYTHON_LANGUAGES = frozenset({"python", "py"})
@@ -840,18 +834,22 @@ def _environment(
 def _run_shell(
     block: Block, request: pytest.FixtureRequest, tmp_path: Path, root: Path
 ) -> None:
-    receiver, env = _environment(block, request, tmp_path)
-    text = substitute(block.text, receiver)
+    _, env = _environment(block, request, tmp_path)
     script = tmp_path / "block.sh"
     if not is_transcript(block.text):
-        script.write_text("set -euo pipefail\n" + PRELUDE + text, encoding="utf-8")
+        text = "set -euo pipefail\n" + PRELUDE + substitute(block.text)
+        script.write_text(text, encoding="utf-8")
         result = run_process(["bash", str(script)], env, root)
         assert result.returncode == 0, (
             f"{block.id} exited {result.returncode}:\n{result.stdout}"
         )
         return
 
-    commands = transcript_commands(text)
+    # Only the commands: the output shows what a reader would see.
+    commands = [
+        attrs.evolve(command, text=substitute(command.text))
+        for command in transcript_commands(block.text)
+    ]
     outputs = Path(tempfile.mkdtemp(prefix="outputs-", dir=tmp_path))
     script.write_text(PRELUDE + transcript_script(commands, outputs), encoding="utf-8")
     result = run_process(["bash", str(script)], env, root)

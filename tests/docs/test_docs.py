@@ -22,7 +22,9 @@ Shell blocks (``console``, ``sh``, ``bash``, ``shell``)
     - ``CISIZER_URL``: its URL; ``localhost:8080`` and ``127.0.0.1:8080``
       in a block, and the placeholder host ``https://cisizer.example``, are
       replaced by its address (``https://cisizer.example.com`` and other
-      hosts are left alone);
+      hosts are left alone). The replacement is a shell variable, so it
+      works unquoted or in double quotes, not in single quotes; in a
+      transcript only the commands are rewritten, not the output;
     - ``CISIZER_READ_TOKEN`` and ``READ_TOKEN``: its read token;
     - ``CISIZER_HMAC_KEY`` and ``HMAC_KEY``: its key;
     - ``CISIZER_PUSH_TOKEN`` and ``PUSH_TOKEN``: a push token for the job
