@@ -239,7 +239,7 @@ def seed_postgresql(url: str, count: int, jobs: int | None = None) -> None:
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        with cursor.copy(f"COPY runs ({columns}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+        with cursor.copy(f"COPY runs ({columns}) FROM STDIN") as copy:
             lines = []
             for row in generate(count, jobs=jobs):
                 lines.append("\t".join(_pg_text(value) for value in row))
@@ -391,11 +391,13 @@ def _kept_sqlite() -> list[Path]:
     return sorted(CACHE.glob("seed-*.db")) if CACHE.is_dir() else []
 
 
-def _drop_stale(key: str) -> None:
+def _drop_stale(backend: str, key: str) -> None:
     """Remove kept seedings made by another version of the seeding or schema."""
-    for name in _kept_pg():
-        if not name.endswith(f"_{key}"):
-            drop_database(_pg_url(name))
+    if backend == "postgresql":
+        for name in _kept_pg():
+            if not name.endswith(f"_{key}"):
+                drop_database(_pg_url(name))
+        return
     for path in _kept_sqlite():
         if not path.stem.endswith(f"-{key}"):
             drop_database(f"sqlite:///{path}")
@@ -418,7 +420,7 @@ def seeded_database(
             if not fresh:
                 return url, None
             drop_database(url)
-        _drop_stale(key)
+        _drop_stale(backend, key)
         drop_database(_pg_url(f"{name}_partial"))
         partial = create_database(backend, CACHE, f"{name}_partial")
         started = time.perf_counter()
@@ -434,7 +436,7 @@ def seeded_database(
         if not fresh:
             return url, None
         drop_database(url)
-    _drop_stale(key)
+    _drop_stale(backend, key)
     partial = f"sqlite:///{CACHE / f'partial-{count}-{key}.db'}"
     drop_database(partial)
     started = time.perf_counter()
@@ -452,8 +454,11 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--list", action="store_true", help="Show them.")
     action.add_argument("--drop", action="store_true", help="Remove them.")
     args = parser.parse_args(argv)
-    kept = [_pg_url(name) for name in _kept_pg()]
-    kept += [f"sqlite:///{path}" for path in _kept_sqlite()]
+    kept = [f"sqlite:///{path}" for path in _kept_sqlite()]
+    try:
+        kept += [_pg_url(name) for name in _kept_pg()]
+    except sa.exc.OperationalError as error:
+        print(f"PostgreSQL not reachable, its databases left out: {error.orig}")
     for url in kept:
         if args.drop:
             drop_database(url)

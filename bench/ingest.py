@@ -300,14 +300,14 @@ def _pushed(db_url: str) -> int:
 
 
 def jobs_with_runs(db_url: str, count: int) -> list[tuple[str, str, str, str]]:
-    """Up to ``count`` jobs that have runs, in a fixed shuffled order."""
+    """Up to ``count`` jobs with runs to size from, in a fixed shuffled order."""
     engine = create_engine(db_url)
     try:
         with engine.connect() as connection:
             rows = connection.execute(
                 sa.text(
                     "SELECT DISTINCT organization, repository, workflow, job "
-                    "FROM daily_job_totals ORDER BY 1, 2, 3, 4"
+                    "FROM runs WHERE status <> 'cancelled' ORDER BY 1, 2, 3, 4"
                 )
             ).all()
     finally:
