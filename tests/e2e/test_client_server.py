@@ -262,7 +262,8 @@ def test_sizing_energy_and_stats_match_the_api(
 
     assert _json(default) == http.get(sizing_path).json()
     assert default.containers[0].cpu.request == "960m"
-    assert default.containers[0].memory.limit == "1Gi"
+    # Five steady 700 MiB peaks: 700 x 1.1 = 770 MiB, up to 32 MiB steps.
+    assert default.containers[0].memory.limit == "800Mi"
     assert (
         _json(tuned)
         == http.get(
