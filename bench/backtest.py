@@ -93,7 +93,8 @@ SHAPES = (
 FULL_HISTORY = 5
 DEFAULT = "cisizer"
 STAIRCASE = "staircase (before)"
-# Strategies whose figures are also broken down by job shape.
+CONTAINERS = ("runner", "postgres", "redis")
+# Strategies whose figures are also broken down by job shape and container.
 BREAKDOWN = (DEFAULT, STAIRCASE, "vpa", "krr-simple")
 
 
@@ -346,7 +347,25 @@ def _replay_one(index: int) -> tuple[int, StrategyReport, dict[str, StrategyRepo
             by_shape[shape] = backtest(
                 histories, [strategy], full_history=FULL_HISTORY
             )[0]
+        # Each kind of container alone in its pod, to see where a lead comes from.
+        for name in CONTAINERS:
+            histories = [_alone(history, name) for _, history in _JOBS]
+            by_shape[f"{name} alone"] = backtest(
+                [history for history in histories if history],
+                [strategy],
+                full_history=FULL_HISTORY,
+            )[0]
     return index, overall, by_shape
+
+
+def _alone(history: list[Summary], name: str) -> list[Summary]:
+    """The job's runs with only the container ``name``; empty when it has none."""
+    if not any(c.name == name for c in history[0].containers):
+        return []
+    return [
+        attrs.evolve(run, containers=tuple(c for c in run.containers if c.name == name))
+        for run in history
+    ]
 
 
 def replay_generated(
@@ -431,11 +450,11 @@ def print_table(
 
 
 def print_shapes(by_shape: Mapping[str, Mapping[str, StrategyReport]]) -> None:
-    """Print memory kills, mean slack and unused GiB-hours per job shape."""
+    """Print memory kills, mean slack and unused GiB-h per job shape and container."""
     names = [name for name in BREAKDOWN if name in by_shape]
     header = ("shape", *names)
     rows = [header]
-    for shape, _ in SHAPES:
+    for shape in [shape for shape, _ in SHAPES] + [f"{c} alone" for c in CONTAINERS]:
         cells = [shape]
         for name in names:
             warm = by_shape[name][shape].warm
@@ -446,7 +465,10 @@ def print_shapes(by_shape: Mapping[str, Mapping[str, StrategyReport]]) -> None:
             )
         rows.append(tuple(cells))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    print("\nper job shape (all containers): memory under / mean slack / unused GiB-h")
+    print(
+        "\nper job shape, then each kind of container alone in its pod: "
+        "memory under / mean slack / unused GiB-h"
+    )
     for number, row in enumerate(rows):
         print(
             "  ".join(
@@ -597,6 +619,7 @@ def main() -> int:
     database = demo_database()
     demo: dict[str, Any] = {"database": str(database)}
     histories: list[list[Summary]] | None = None
+    demo_reports: list[StrategyReport] = []
     if database.exists():
         try:
             histories = demo_histories(database)
@@ -608,12 +631,23 @@ def main() -> int:
         demo["jobs"] = len(histories)
         demo["runs"] = sum(len(history) for history in histories)
         demo_reports = backtest(histories, strategies(), full_history=FULL_HISTORY)
+    if histories is not None and not demo_reports[0].all.container_runs:
+        print(
+            f"\ndemo: {demo['runs']} run(s) in {database}, none with an earlier "
+            "run of its job to size it from"
+        )
+    elif histories is not None:
         print_table(
             f"demo: {demo['jobs']} job(s), {demo['runs']} run(s) from {database}; "
             f"runs sized from 1 to {FULL_HISTORY - 1} earlier runs",
             demo_reports,
             cold=True,
         )
+        if demo_reports[0].warm.container_runs:
+            print_table(
+                f"demo: runs sized from at least {FULL_HISTORY} earlier runs",
+                demo_reports,
+            )
         demo["reports"] = {
             report.strategy: {
                 "cold_memory_under_rate": report.cold.memory_under_rate,
