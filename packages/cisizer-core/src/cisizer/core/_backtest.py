@@ -387,9 +387,9 @@ class BacktestFigures:
     the recommendation (a killed run used all it had): memory on the peak
     against the request, CPU on the average against the request.  Unused
     GiB-hours and core-hours weigh the same gaps by the run's duration.
-    Change rates are shares of the container-runs whose previous run was
-    also sized for which the request (CPU) or the request or limit (memory)
-    differs from the previous run's.
+    Change rates: among the container-runs whose previous run was sized
+    too, the share whose CPU request, or memory request or limit, differs
+    from the previous run's.
     """
 
     container_runs: int
