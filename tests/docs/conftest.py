@@ -35,7 +35,7 @@ JOB = ("my-org", "my-repo", "ci.yml", "build")
 MIB = 1024**2
 SHELL_LANGUAGES = frozenset({"console", "sh", "bash", "shell"})
 DIRECTIVE = re.compile(r"^\s*<!--\s*docs-test:\s*(?P<body>.*?)\s*-->\s*$")
-FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
+FENCE = re.compile(r"^(?P<indent> {0,8})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
 
 
 @attrs.frozen

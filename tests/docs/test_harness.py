@@ -186,3 +186,10 @@ def test_python_runs_top_level_await(harness: Any, check_doc_block: Any) -> None
         "assert sizing.meta.runs_analyzed == 5, sizing\n"
     )
     check_doc_block(_block(harness, "python", text))
+
+
+def test_a_fence_inside_a_list_item_is_read(harness: Any, tmp_path: Path) -> None:
+    """An indented fence is a block too, its indentation taken off."""
+    text = "1. Install:\n\n   ```sh\n   pip install x\n   ```\n"
+    (block,) = _blocks(harness, tmp_path, text)
+    assert (block.language, block.text, block.line) == ("sh", "pip install x\n", 3)
