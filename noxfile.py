@@ -163,6 +163,11 @@ def bench(session: nox.Session) -> None:
             session.run("python", "scripts/demo.py")
         session.run("python", "bench/backtest.py")
     if "ingest" in targets:
+        # wrk drives the load from a process of its own; the 1M-run
+        # databases are seeded once and kept (see bench/_seed.py).
+        for command, package in (("wrk", "wrk"), ("psql", "postgresql-client")):
+            if shutil.which(command) is None:
+                _apt_install(session, package)
         session.run("python", "bench/ingest.py")
     if "aggregation" in targets:
         # The floors run through the psql and sqlite3 command lines.
