@@ -5,7 +5,10 @@ runner, each per UTC day of ``end_time``), inside the transaction that
 stored it, so a rollup never disagrees with the runs table.  The upsert is
 ``INSERT ... ON CONFLICT DO UPDATE`` on both databases; only the scalar
 maximum and minimum differ (``greatest``/``least`` on PostgreSQL, the
-two-argument ``max``/``min`` on SQLite).
+two-argument ``max``/``min`` on SQLite).  On PostgreSQL the upserts are
+common table expressions of the run's own insert (:func:`rollups_from`), so
+a push is one statement; SQLite, which has no data-modifying ``WITH``, runs
+them one by one after the insert (:func:`add_run_to_rollups`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ from cisizer.server._schema import (
     daily_runner_totals,
 )
 
-__all__ = ["SUMMED", "add_run_to_rollups", "run_measures"]
+__all__ = [
+    "SUMMED",
+    "add_run_to_rollups",
+    "rollup_params",
+    "rollups_from",
+    "run_measures",
+]
 
 # Rollup columns that add up, and those that keep an extreme.
 SUMMED = (
@@ -41,6 +50,7 @@ SUMMED = (
 )
 _LARGEST = ("max_duration_seconds", "peak_memory_bytes", "last_end_time")
 _SMALLEST = ("first_end_time",)
+_MEASURES = (*SUMMED, *_LARGEST, *_SMALLEST)
 
 _ROLLUP_KEYS: tuple[tuple[sa.Table, tuple[str, ...]], ...] = (
     (daily_job_totals, ("organization", "repository", "workflow", "job")),
@@ -78,21 +88,10 @@ def _upserts(dialect: str) -> tuple[tuple[tuple[str, ...], Any], ...]:
     """
     postgres = dialect == "postgresql"
     insert = postgresql.insert if postgres else sqlite.insert
-    largest = sa.func.greatest if postgres else sa.func.max
-    smallest = sa.func.least if postgres else sa.func.min
     upserts = []
     for table, keys in _ROLLUP_KEYS:
         statement = insert(table)
-        excluded = statement.excluded
-        changes: dict[str, Any] = {
-            name: table.c[name] + excluded[name] for name in SUMMED
-        }
-        changes.update(
-            {name: largest(table.c[name], excluded[name]) for name in _LARGEST}
-        )
-        changes.update(
-            {name: smallest(table.c[name], excluded[name]) for name in _SMALLEST}
-        )
+        changes = _changes(table, statement.excluded, postgres=postgres)
         upserts.append(
             (
                 keys,
@@ -102,6 +101,51 @@ def _upserts(dialect: str) -> tuple[tuple[tuple[str, ...], Any], ...]:
             )
         )
     return tuple(upserts)
+
+
+def _changes(
+    table: sa.Table, excluded: Any, *, postgres: bool = True
+) -> dict[str, Any]:
+    """What an upsert sets on a rollup row that exists: sums and extremes."""
+    largest = sa.func.greatest if postgres else sa.func.max
+    smallest = sa.func.least if postgres else sa.func.min
+    changes: dict[str, Any] = {name: table.c[name] + excluded[name] for name in SUMMED}
+    changes.update({name: largest(table.c[name], excluded[name]) for name in _LARGEST})
+    changes.update(
+        {name: smallest(table.c[name], excluded[name]) for name in _SMALLEST}
+    )
+    return changes
+
+
+def rollups_from(new_run: sa.CTE) -> list[sa.CTE]:
+    """PostgreSQL: one upsert per rollup of the run that ``new_run`` inserted.
+
+    ``new_run`` is the insert of the run as a common table expression that
+    returns the rollup key columns; each upsert selects from it, so it adds
+    nothing when the insert did nothing (the run was stored already).  The
+    measures are bound as ``m_<name>`` and the day as ``m_day``
+    (:func:`rollup_params`).
+    """
+    ctes = []
+    for table, keys in _ROLLUP_KEYS:
+        measures = ["day", *_MEASURES]
+        select = sa.select(
+            *(new_run.c[key] for key in keys),
+            *(sa.bindparam(f"m_{name}", type_=table.c[name].type) for name in measures),
+        ).where(*(new_run.c[key].is_not(None) for key in keys))
+        statement = postgresql.insert(table).from_select([*keys, *measures], select)
+        statement = statement.on_conflict_do_update(
+            index_elements=[*keys, "day"], set_=_changes(table, statement.excluded)
+        )
+        ctes.append(statement.cte(f"add_to_{table.name}"))
+    return ctes
+
+
+def rollup_params(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters of :func:`rollups_from` for a run's ``runs`` row values."""
+    params = {f"m_{name}": value for name, value in run_measures(values).items()}
+    params["m_day"] = values["end_time"].astimezone(UTC).date()
+    return params
 
 
 def add_run_to_rollups(connection: sa.Connection, values: Mapping[str, Any]) -> None:

@@ -31,7 +31,7 @@ from cisizer.core import (
     Summary,
     converter,
 )
-from cisizer.server._rollup import add_run_to_rollups
+from cisizer.server._rollup import add_run_to_rollups, rollup_params, rollups_from
 from cisizer.server._schema import NATURAL_KEY, overrides, runs
 
 __all__ = [
@@ -197,12 +197,19 @@ def insert_run(
     }
     key = {f"key_{name}": values[name] for name in NATURAL_KEY}
 
-    with engine.begin() as connection:
-        # RETURNING yields a row only when this statement inserted one.
-        inserted = connection.execute(_new_run(engine.dialect.name), values).first()
+    if engine.dialect.name == "postgresql":
+        inserted = _insert_with_rollups(engine, values)
         if inserted is None:
-            return _run_from_row(connection.execute(_STORED_RUN, key).one()), False
-        add_run_to_rollups(connection, values)
+            with engine.connect() as connection:
+                stored = connection.execute(_STORED_RUN, key).one()
+            return _run_from_row(stored), False
+    else:
+        with engine.begin() as connection:
+            # RETURNING yields a row only when this statement inserted one.
+            inserted = connection.execute(_new_run(engine.dialect.name), values).first()
+            if inserted is None:
+                return _run_from_row(connection.execute(_STORED_RUN, key).one()), False
+            add_run_to_rollups(connection, values)
     # The new row holds what the push holds, so it is answered without reading it.
     return (
         Run(
@@ -234,6 +241,46 @@ def _new_run(dialect: str) -> Any:
         .on_conflict_do_nothing(index_elements=list(NATURAL_KEY))
         .returning(runs.c.id)
     )
+
+
+def _insert_with_rollups(engine: sa.Engine, values: dict[str, Any]) -> Any:
+    """PostgreSQL: store a run and add it to the rollups in one statement.
+
+    The insert and the rollup upserts are one ``WITH`` statement, run on its
+    own (autocommit), so it is one transaction of one round trip instead of
+    begin, four statements and commit; it commits, durably, as a whole or
+    not at all.  Returns the new row's id, or None when the key was stored.
+    """
+    params = {f"v_{name}": value for name, value in values.items()}
+    params.update(rollup_params(values))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return connection.execute(_new_run_with_rollups(), params).first()
+
+
+@functools.cache
+def _new_run_with_rollups() -> Any:
+    """The statement of :func:`_insert_with_rollups`, built once."""
+    new_run = (
+        postgresql.insert(runs)
+        .values(
+            {
+                column.name: sa.bindparam(f"v_{column.name}", type_=column.type)
+                for column in runs.columns
+                if column.name != "id"
+            }
+        )
+        .on_conflict_do_nothing(index_elements=list(NATURAL_KEY))
+        .returning(
+            runs.c.id,
+            runs.c.organization,
+            runs.c.repository,
+            runs.c.workflow,
+            runs.c.job,
+            runs.c.runner,
+        )
+        .cte("new_run")
+    )
+    return sa.select(new_run.c.id).add_cte(*rollups_from(new_run))
 
 
 _STORED_RUN = sa.select(runs).where(
