@@ -364,7 +364,10 @@ cisizer-server() {
     port=$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])')
     log="$CISIZER_DOCS_TMP/serve-$port.log"
-    command cisizer-server "$@" --bind "127.0.0.1:$port" >"$log" 2>&1 &
+    # One worker: once /health answers, every worker is up, and a stop
+    # cannot catch one half-booted (gunicorn would wait 30 s for it).
+    command cisizer-server "$@" --bind "127.0.0.1:$port" --workers 1 \
+        >"$log" 2>&1 &
     pid=$!
     _cisizer_docs_servers+=("$pid")
     until command curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
@@ -391,6 +394,8 @@ _cisizer_docs_stop() {
         kill -TERM "$pid" 2>/dev/null || true
     done
     for pid in "${_cisizer_docs_servers[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
 }

@@ -48,7 +48,8 @@ Shell blocks (``console``, ``sh``, ``bash``, ``shell``)
     ``PATH``.
 
     ``cisizer-server serve`` does not block: it is started in the background
-    on a free loopback port (the block's ``--bind`` is overridden), the block
+    on a free loopback port with one worker (the block's ``--bind`` and
+    ``--workers`` are overridden), the block
     goes on once its ``/health`` answers, and requests to
     ``localhost:8080`` later in the same block reach that server. It is
     stopped when the block ends. A server that exits or does not come up
