@@ -6,7 +6,7 @@ stored it, so a rollup never disagrees with the runs table.  The upsert is
 ``INSERT ... ON CONFLICT DO UPDATE`` on both databases; only the scalar
 maximum and minimum differ (``greatest``/``least`` on PostgreSQL, the
 two-argument ``max``/``min`` on SQLite).  On PostgreSQL the upserts are
-common table expressions of the run's own insert (:func:`rollups_from`), so
+parts of one ``WITH`` statement with the run's insert (:func:`rollup_upserts_sql`), so
 a push is one statement; SQLite, which has no data-modifying ``WITH``, runs
 them one by one after the insert (:func:`add_run_to_rollups`).
 """
@@ -25,13 +25,15 @@ from cisizer.server._schema import (
     daily_job_totals,
     daily_organization_totals,
     daily_runner_totals,
+    runs,
 )
 
 __all__ = [
+    "MEASURES",
     "SUMMED",
     "add_run_to_rollups",
     "rollup_params",
-    "rollups_from",
+    "rollup_upserts_sql",
     "run_measures",
 ]
 
@@ -50,7 +52,8 @@ SUMMED = (
 )
 _LARGEST = ("max_duration_seconds", "peak_memory_bytes", "last_end_time")
 _SMALLEST = ("first_end_time",)
-_MEASURES = (*SUMMED, *_LARGEST, *_SMALLEST)
+# A run's day and measures, in the order rollup_upserts_sql() takes them.
+MEASURES = ("day", *SUMMED, *_LARGEST, *_SMALLEST)
 
 _ROLLUP_KEYS: tuple[tuple[sa.Table, tuple[str, ...]], ...] = (
     (daily_job_totals, ("organization", "repository", "workflow", "job")),
@@ -117,35 +120,42 @@ def _changes(
     return changes
 
 
-def rollups_from(new_run: sa.CTE) -> list[sa.CTE]:
+def rollup_upserts_sql(new_run: str, measures: str) -> list[str]:
     """PostgreSQL: one upsert per rollup of the run that ``new_run`` inserted.
 
-    ``new_run`` is the insert of the run as a common table expression that
-    returns the rollup key columns; each upsert selects from it, so it adds
-    nothing when the insert did nothing (the run was stored already).  The
-    measures are bound as ``m_<name>`` and the day as ``m_day``
-    (:func:`rollup_params`).
+    Each is a ``name AS (INSERT ...)`` part of a ``WITH`` statement, as SQL
+    text: ``new_run`` names the part that inserts the run and returns its
+    rollup key columns, ``measures`` the one-row part holding the run's
+    ``day`` and measures (:data:`MEASURES`, in that order, by position).  An upsert
+    selects from ``new_run``, so it adds nothing when the insert did nothing
+    (the run was stored already).  The text is kept short: psycopg parses a
+    statement this long anew on every execution.
     """
-    ctes = []
-    for table, keys in _ROLLUP_KEYS:
-        measures = ["day", *_MEASURES]
-        select = sa.select(
-            *(new_run.c[key] for key in keys),
-            *(sa.bindparam(f"m_{name}", type_=table.c[name].type) for name in measures),
-        ).where(*(new_run.c[key].is_not(None) for key in keys))
-        statement = postgresql.insert(table).from_select([*keys, *measures], select)
-        statement = statement.on_conflict_do_update(
-            index_elements=[*keys, "day"], set_=_changes(table, statement.excluded)
+    parts = []
+    for number, (table, keys) in enumerate(_ROLLUP_KEYS):
+        changes = [f"{name}=t.{name}+excluded.{name}" for name in SUMMED]
+        changes += [f"{name}=greatest(t.{name},excluded.{name})" for name in _LARGEST]
+        changes += [f"{name}=least(t.{name},excluded.{name})" for name in _SMALLEST]
+        # Only a nullable key (the runner) can leave a run out of a rollup.
+        present = "".join(
+            f" AND {key} IS NOT NULL" for key in keys if runs.c[key].nullable
         )
-        ctes.append(statement.cte(f"add_to_{table.name}"))
-    return ctes
+        parts.append(
+            # Every name is the schema's own; every value is bound.
+            f"add{number} AS (INSERT INTO {table.name} AS t"  # noqa: S608
+            f"({','.join((*keys, *MEASURES))})"
+            f"SELECT {','.join(keys)},{measures}.* FROM {new_run},{measures} "
+            f"WHERE true{present} "
+            f"ON CONFLICT({','.join((*keys, 'day'))})DO UPDATE SET {','.join(changes)})"
+        )
+    return parts
 
 
-def rollup_params(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters of :func:`rollups_from` for a run's ``runs`` row values."""
-    params = {f"m_{name}": value for name, value in run_measures(values).items()}
-    params["m_day"] = values["end_time"].astimezone(UTC).date()
-    return params
+def rollup_params(values: Mapping[str, Any]) -> list[Any]:
+    """A run's day and measures (``runs`` row ``values``), as :data:`MEASURES`."""
+    measures = run_measures(values)
+    measures["day"] = values["end_time"].astimezone(UTC).date()
+    return [measures[name] for name in MEASURES]
 
 
 def add_run_to_rollups(connection: sa.Connection, values: Mapping[str, Any]) -> None:

@@ -31,7 +31,12 @@ from cisizer.core import (
     Summary,
     converter,
 )
-from cisizer.server._rollup import add_run_to_rollups, rollup_params, rollups_from
+from cisizer.server._rollup import (
+    MEASURES,
+    add_run_to_rollups,
+    rollup_params,
+    rollup_upserts_sql,
+)
 from cisizer.server._schema import NATURAL_KEY, overrides, runs
 
 __all__ = [
@@ -251,36 +256,43 @@ def _insert_with_rollups(engine: sa.Engine, values: dict[str, Any]) -> Any:
     begin, four statements and commit; it commits, durably, as a whole or
     not at all.  Returns the new row's id, or None when the key was stored.
     """
-    params = {f"v_{name}": value for name, value in values.items()}
-    params.update(rollup_params(values))
+    # The binds are numbered, short names keeping the statement short.
+    params = {f"v{number}": values[name] for number, name in enumerate(_RUN_COLUMNS)}
+    params.update(
+        (f"m{number}", value) for number, value in enumerate(rollup_params(values))
+    )
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         return connection.execute(_new_run_with_rollups(), params).first()
 
 
 @functools.cache
-def _new_run_with_rollups() -> Any:
-    """The statement of :func:`_insert_with_rollups`, built once."""
+def _new_run_with_rollups() -> sa.TextClause:
+    """The statement of :func:`_insert_with_rollups`, built once.
+
+    It is text, not a compiled Core statement, with numbered binds: psycopg
+    caches its parse of a statement's placeholders only up to 4 KiB, so one
+    this long is parsed on every push, and Core's spelling (every rollup
+    column with its table's name twice, every bind cast) would be nearly
+    twice as long to parse.
+    """
     new_run = (
-        postgresql.insert(runs)
-        .values(
-            {
-                column.name: sa.bindparam(f"v_{column.name}", type_=column.type)
-                for column in runs.columns
-                if column.name != "id"
-            }
-        )
-        .on_conflict_do_nothing(index_elements=list(NATURAL_KEY))
-        .returning(
-            runs.c.id,
-            runs.c.organization,
-            runs.c.repository,
-            runs.c.workflow,
-            runs.c.job,
-            runs.c.runner,
-        )
-        .cte("new_run")
+        f"new_run AS (INSERT INTO runs({','.join(_RUN_COLUMNS)})"
+        f"VALUES({','.join(f':v{number}' for number in range(len(_RUN_COLUMNS)))})"
+        f"ON CONFLICT({','.join(NATURAL_KEY)})DO NOTHING "
+        "RETURNING id,organization,repository,workflow,job,runner)"
     )
-    return sa.select(new_run.c.id).add_cte(*rollups_from(new_run))
+    measures = (
+        f"measures AS (VALUES({','.join(f':m{n}' for n in range(len(MEASURES)))}))"
+    )
+    parts = [new_run, measures, *rollup_upserts_sql("new_run", "measures")]
+    # Every name is the schema's own; every value is bound.
+    statement = f"WITH {','.join(parts)} SELECT id FROM new_run"  # noqa: S608
+    return sa.text(statement).bindparams(
+        sa.bindparam(f"v{_RUN_COLUMNS.index('payload')}", type_=runs.c.payload.type)
+    )
+
+
+_RUN_COLUMNS = tuple(column.name for column in runs.columns if column.name != "id")
 
 
 _STORED_RUN = sa.select(runs).where(
