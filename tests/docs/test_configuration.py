@@ -337,9 +337,13 @@ def unknown_flags(program: str, arguments: list[str]) -> list[str]:
 
 def _takes(command: click.Command, word: str) -> bool:
     name = word.split("=")[0]
+    # Every program names its help flags -h and --help.  Asking click with
+    # get_params() instead would cache on the command a help option built
+    # from a bare context, which drops -h for whoever parses next.
+    if name in ("-h", "--help"):
+        return True
     return any(
-        name in (*param.opts, *param.secondary_opts)
-        for param in command.get_params(click.Context(command))
+        name in (*param.opts, *param.secondary_opts) for param in command.params
     ) or (not name.startswith("--") and name[1:].isdigit())
 
 
