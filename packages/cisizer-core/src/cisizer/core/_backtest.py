@@ -37,7 +37,7 @@ from cisizer.core._models import (
     Stats,
     Summary,
 )
-from cisizer.core._sizing import compute_sizing
+from cisizer.core._sizing import compute_sizing, cpu_figure
 
 __all__ = [
     "BacktestFigures",
@@ -53,7 +53,6 @@ __all__ = [
 
 _MIB = 1024**2
 _GIB = 1024**3
-_CPU_FALLBACK = ("avg", "p50", "p75", "p95", "p99", "peak")
 
 
 @attrs.frozen
@@ -91,18 +90,6 @@ class Strategy(Protocol):
 
     def recommender(self) -> Recommender:
         """Start the state for one job."""
-
-
-def _statistic(stats: Stats, names: Sequence[str]) -> float:
-    for name in names:
-        value: float | None = getattr(stats, name)
-        if value is not None:
-            return value
-    return stats.peak
-
-
-def _fallback(percentile: CpuPercentile) -> tuple[str, ...]:
-    return _CPU_FALLBACK[_CPU_FALLBACK.index(percentile.value) :]
 
 
 # --- CI Sizer ---------------------------------------------------------------
@@ -352,12 +339,11 @@ class _KrrRecommender:
         strategy = self._strategy
         since = at - strategy.history
         window = [run for run in self._runs if run.end_time >= since]
-        names = _fallback(strategy.cpu_percentile)
         cpu: dict[str, float] = {}
         memory: dict[str, float] = {}
         for run in window:
             for container in run.containers:
-                value = _statistic(container.cpu_cores, names)
+                value = cpu_figure(container.cpu_cores, strategy.cpu_percentile)
                 cpu[container.name] = max(cpu.get(container.name, 0.0), value)
                 peak = container.memory_bytes.peak
                 memory[container.name] = max(memory.get(container.name, 0.0), peak)
@@ -515,8 +501,6 @@ def _replay(
 ) -> int:
     """Replay one job's runs under ``strategy``; return the unsized container-runs."""
     recommender = strategy.recommender()
-    chosen = _fallback(cpu_statistic)
-    average = _fallback(CpuPercentile.AVG)
     previous: Mapping[str, ContainerRecommendation] = {}
     unsized = 0
     for index, run in enumerate(runs):
@@ -535,10 +519,10 @@ def _replay(
             memory = recommendation.memory_request_bytes
             used_memory = min(demand, memory)
             cpu = recommendation.cpu_request_cores
-            used_cpu = min(_statistic(container.cpu_cores, average), cpu)
+            used_cpu = min(cpu_figure(container.cpu_cores, CpuPercentile.AVG), cpu)
 
             tally.memory_under += killed
-            tally.cpu_under += _statistic(container.cpu_cores, chosen) > cpu
+            tally.cpu_under += cpu_figure(container.cpu_cores, cpu_statistic) > cpu
             tally.memory_slack.append((memory - used_memory) / memory if memory else 0)
             tally.cpu_slack.append((cpu - used_cpu) / cpu if cpu else 0.0)
             tally.gib_hours += (memory - used_memory) / _GIB * hours

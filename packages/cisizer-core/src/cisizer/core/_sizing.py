@@ -50,7 +50,7 @@ from cisizer.core._quantity import (
     parse_quantity,
 )
 
-__all__ = ["compute_sizing", "memory_target", "resolve_sizing_params"]
+__all__ = ["compute_sizing", "cpu_figure", "memory_target", "resolve_sizing_params"]
 
 MIB = 1024**2
 GIB = 1024**3
@@ -110,6 +110,11 @@ def _statistic(stats: Stats, names: Sequence[str]) -> float:
         if value is not None:
             return value
     return stats.peak
+
+
+def cpu_figure(stats: Stats, percentile: CpuPercentile) -> float:
+    """Return the CPU statistic ``percentile`` names, else the next higher one."""
+    return _statistic(stats, _CPU_FALLBACK[_CPU_FALLBACK.index(percentile.value) :])
 
 
 def memory_target(peak_bytes: Decimal | float | int) -> int:
@@ -196,8 +201,7 @@ def _container_order(history: Sequence[Summary]) -> list[str]:
 
 
 def _cpu(seen: Sequence[ContainerSummary], params: SizingParams) -> CpuSizing:
-    names = _CPU_FALLBACK[_CPU_FALLBACK.index(params.cpu_percentile.value) :]
-    chosen = max(_decimal(_statistic(c.cpu_cores, names)) for c in seen)
+    chosen = max(_decimal(cpu_figure(c.cpu_cores, params.cpu_percentile)) for c in seen)
     peak = max(_decimal(c.cpu_cores.peak) for c in seen)
     factor = (100 + Decimal(params.buffer_percent)) * 10
 
