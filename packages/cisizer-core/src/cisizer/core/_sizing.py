@@ -50,7 +50,7 @@ from cisizer.core._quantity import (
     parse_quantity,
 )
 
-__all__ = ["compute_sizing", "cpu_figure", "memory_target", "resolve_sizing_params"]
+__all__ = ["compute_sizing", "memory_target", "resolve_sizing_params"]
 
 MIB = 1024**2
 GIB = 1024**3
