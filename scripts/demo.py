@@ -299,17 +299,44 @@ def _print_results(url: str, read_token: str, *, isolated: bool) -> None:
     print(f"the container 'runner' is {where}", flush=True)
 
 
-def main() -> int:
-    """Start a receiver, measure three runs of real work, print the sizing."""
-    began = time.monotonic()
-    workdir = Path(os.environ.get("CISIZER_DEMO_DIR", ".cisizer-demo")).resolve()
+def _fresh_workdir(workdir: Path) -> None:
+    """Make the data directory, without the database of an earlier demo."""
     workdir.mkdir(parents=True, exist_ok=True)
-    database = workdir / "cisizer.db"
-    for stale in (database, *workdir.glob("cisizer.db-*"), workdir / "spool"):
+    for stale in (
+        workdir / "cisizer.db",
+        *workdir.glob("cisizer.db[-.]*"),
+        workdir / "spool",
+        workdir / "pycache",
+    ):
         if stale.is_dir():
             shutil.rmtree(stale)
         else:
             stale.unlink(missing_ok=True)
+    probe = workdir / ".writable"
+    probe.touch()
+    probe.unlink()
+
+
+def _serve_port() -> int:
+    """Return 8080 for the command printed at the end when it is free, else another."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", 8080))
+        except OSError:
+            return _free_port()
+    return 8080
+
+
+def main() -> int:
+    """Start a receiver, measure three runs of real work, print the sizing."""
+    began = time.monotonic()
+    workdir = Path(os.environ.get("CISIZER_DEMO_DIR", ".cisizer-demo")).resolve()
+    try:
+        _fresh_workdir(workdir)
+    except OSError as err:
+        where = err.filename or workdir
+        sys.exit(f"demo: cannot use {where} for the demo's data: {err.strerror}")
+    database = workdir / "cisizer.db"
     url = f"http://127.0.0.1:{_free_port()}"
     read_token = secrets.token_urlsafe(24)
     hmac_key = secrets.token_urlsafe(48)
@@ -352,13 +379,14 @@ def main() -> int:
         server.terminate()
         server.wait(timeout=30)
 
+    port = _serve_port()
     serve = [
         _command("cisizer-server"),
         "serve",
         "--db-url",
         f"sqlite:///{database}",
         "--bind",
-        "127.0.0.1:8080",
+        f"127.0.0.1:{port}",
         "--read-token",
         read_token,
         "--hmac-key",
@@ -366,7 +394,7 @@ def main() -> int:
     ]
     print(
         f"\ndemo done in {time.monotonic() - began:.0f} s.  To browse the runs, "
-        "serve the same database and open http://127.0.0.1:8080/swagger\n"
+        f"serve the same database and open http://127.0.0.1:{port}/swagger\n"
         f"(authorize with the read token {read_token}):\n\n  {shlex.join(serve)}",
         flush=True,
     )
@@ -374,4 +402,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit("demo: interrupted; the receiver was stopped")
