@@ -615,3 +615,18 @@ def test_overlong_durations_are_refused(served, flag, value, limit):
     assert f"longer than the limit of {limit}" in result.output or not limit
     assert "Traceback" not in result.output
     assert "app" not in served
+
+
+def test_an_unwritable_migration_lock_is_named(tmp_path):
+    """A lock file that cannot be made is one line naming --db-url, not a traceback."""
+    database = tmp_path / "cisizer.db"
+    (tmp_path / "cisizer.db.migrate-lock").mkdir()
+
+    result = CliRunner().invoke(main, ["migrate", "--db-url", f"sqlite:///{database}"])
+
+    assert result.exit_code == 2
+    assert result.output == (
+        "cisizer-server: error: --db-url: cannot create the migration lock "
+        f"{database}.migrate-lock (Is a directory); the database's directory "
+        "must be writable\n"
+    )

@@ -53,7 +53,14 @@ def _sqlite_file_lock(engine: sa.Engine) -> Iterator[None]:
         yield
         return
 
-    with lock_path.open("a") as lock_file:
+    try:
+        lock_file = lock_path.open("a")
+    except OSError as error:
+        raise ConfigurationError(
+            f"--db-url: cannot create the migration lock {lock_path} "
+            f"({error.strerror}); the database's directory must be writable"
+        ) from error
+    with lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
         try:
             yield
