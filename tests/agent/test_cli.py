@@ -367,6 +367,25 @@ def test_bad_option_without_command_is_a_usage_error(
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (["--bogus"], "No such option '--bogus'"),
+        (["--interval", "0"], "invalid value for --interval / CISIZER_INTERVAL"),
+        (["--bogus", "--interval", "1", "--no-docker"], "No such option '--bogus'"),
+    ],
+)
+def test_bad_option_before_a_command_without_dashes_runs_it(
+    tmp_path: Path, options: list[str], named: str
+) -> None:
+    """Without "--" the command is still found after a bad option, and runs."""
+    done = run_agent(["run", *options, "sh", "-c", "exit 3"], agent_env(tmp_path, None))
+
+    assert done.returncode == 3
+    assert named in done.stderr
+    assert "running the command without measuring it" in done.stderr
+
+
 @pytest.mark.parametrize("url", ["notaurl", "ftp://host", "http://"])
 def test_run_with_a_bad_url_runs_the_command_unmeasured(
     tmp_path: Path, url: str

@@ -315,17 +315,22 @@ class _RunCommand(click.Command):
     def _command(self, ctx: click.Context, args: list[str]) -> list[str]:
         if "--" in args:
             return args[args.index("--") + 1 :]
-        # Without "--" the command is what follows the options, if the
-        # options at least split from it.
-        try:
-            values, _, _ = self.make_parser(ctx).parse_args(list(args))
-        except click.UsageError:
-            return []
-        command = values.get("command")
-        # Click marks an argument that was not given with a sentinel.
-        if not isinstance(command, (list, tuple)):
-            return []
-        return [str(arg) for arg in command]
+        # Without "--" the command starts at the first argument that is
+        # neither an option nor a known option's value; an option the agent
+        # does not know is taken for a flag without a value.
+        takes_value = {
+            name
+            for param in self.get_params(ctx)
+            if isinstance(param, click.Option) and not param.is_flag
+            for name in param.opts
+        }
+        index = 0
+        while index < len(args):
+            word = args[index]
+            if not word.startswith("-") or word == "-":
+                return args[index:]
+            index += 2 if word in takes_value else 1
+        return []
 
 
 def _usage_problem(err: click.UsageError) -> str:
