@@ -82,7 +82,7 @@ def test_parse_push_qualifies_bare_repository(push_body: dict[str, Any]) -> None
 def test_parse_push_accepts_ints_for_floats(push_body: dict[str, Any]) -> None:
     """JSON integers are fine where a float is expected."""
     push_body["payload"]["duration_seconds"] = 20
-    push_body["payload"]["containers"][0]["cpu_cores"]["peak"] = 2
+    push_body["payload"]["containers"][0]["cpu_cores"]["peak"] = 3
 
     push = parse_push(push_body)
 
@@ -715,3 +715,24 @@ def test_parse_override_bounds_and_zero_minimum() -> None:
 
     assert (override.min_cpu, override.max_cpu) == ("0", "1000000")
     assert (override.min_memory, override.max_memory) == ("0", "8Pi")
+
+
+def test_statistics_above_the_peak_or_out_of_order_are_refused(
+    push_body: dict[str, Any],
+) -> None:
+    """A p95 above the peak would size from a figure the series never reached."""
+    cpu = push_body["payload"]["containers"][0]["cpu_cores"]
+    cpu.update(peak=1.7, p50=0.9, p75=0.8, p95=99, p99=None, avg=1.8)
+    memory = push_body["payload"]["containers"][0]["memory_bytes"]
+    memory.clear()
+    memory.update(peak=100, avg=100, p99=100)
+
+    with pytest.raises(ValidationError) as raised:
+        parse_push(push_body)
+
+    path = "payload.containers[0].cpu_cores"
+    assert [(p.path, p.message) for p in raised.value.problems] == [
+        (f"{path}.avg", "must be <= peak (1.7), got 1.8"),
+        (f"{path}.p75", "must be >= p50 (0.9), got 0.8"),
+        (f"{path}.p95", "must be <= peak (1.7), got 99"),
+    ]

@@ -319,6 +319,22 @@ def _stats(check: _Checker, data: object, path: str) -> Stats | None:
     }
     if peak is None or len(check.problems) > before:
         return None
+    # Statistics of one series: none above its peak, percentiles in order.
+    below: tuple[str, float] | None = None
+    for key in _STATS_FIELDS:
+        value = rest[key]
+        if value is None:
+            continue
+        if value > peak:
+            check.fail(f"{path}.{key}", f"must be <= peak ({peak:g}), got {value:g}")
+        elif key != "avg" and below is not None and value < below[1]:
+            check.fail(
+                f"{path}.{key}", f"must be >= {below[0]} ({below[1]:g}), got {value:g}"
+            )
+        if key != "avg":
+            below = (key, value)
+    if len(check.problems) > before:
+        return None
     return Stats(peak=peak, **rest)
 
 
