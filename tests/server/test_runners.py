@@ -18,7 +18,7 @@ GIB = 1024**3
 def _containers(avg: float, limited: bool) -> list[dict[str, Any]]:
     runner: dict[str, Any] = {
         "name": "runner",
-        "cpu_cores": {"peak": 1.5, "avg": avg},
+        "cpu_cores": {"peak": 2.5, "avg": avg},
         "memory_bytes": {"peak": 512 * 1024**2},
     }
     if limited:
