@@ -97,7 +97,7 @@ class Strategy(Protocol):
 
 @attrs.frozen
 class SizingStrategy:
-    """CI Sizer's sizing (DESIGN §5) with the given parameters.
+    """CI Sizer's sizing (docs/sizing.md) with the given parameters.
 
     Like the receiver it sizes from the ``params.runs`` newest runs.
     """

@@ -1,4 +1,4 @@
-"""Energy and carbon estimates of CI runs (DESIGN §6).
+"""Energy and carbon estimates of CI runs (docs/energy.md).
 
 Per run and container, with ``A`` allocated cores, ``u`` average cores used,
 ``M`` GiB held and ``h`` hours::
@@ -17,14 +17,14 @@ Sources of the profile numbers:
   each provider's processors: AWS 0.74/3.5, GCP 0.71/4.26 (median), Azure
   0.78/3.76.  ``on-prem`` reuses the AWS figures, as no fleet is known.
 - ``mem_w_per_gib``: Cloud Carbon Footprint's 0.392 W per GB of DDR4 (the
-  mean of Crucial's and Micron's figures), applied per GiB as DESIGN §6 says.
+  mean of Crucial's and Micron's figures), applied per GiB by this model.
 - ``pue``: Cloud Carbon Footprint's provider figures, AWS 1.135, GCP 1.1,
   Azure 1.185; ``on-prem`` takes 1.58, the average annual PUE reported by the
   Uptime Institute Global Data Center Survey 2023.
 - ``grid_g_per_kwh``: 475 gCO2e/kWh, the world-average grid intensity
-  DESIGN §6 names (IEA); the region of a run is unknown, so every profile
-  starts from it and operators set their own grid in the server settings.
-- ``embodied_g_per_core_hour``: 0.48 g per core-hour, the DESIGN §6 default,
+  the model takes by default (IEA); a run's region is unknown, so every
+  profile starts from it and operators set their own grid in the server settings.
+- ``embodied_g_per_core_hour``: 0.48 g per core-hour, the model's default,
   for every profile.
 """
 
@@ -56,7 +56,7 @@ _COEFFICIENTS = (
 
 @attrs.frozen
 class EnergyProfile:
-    """Coefficients of the energy and carbon model (see DESIGN §6).
+    """Coefficients of the energy and carbon model (docs/energy.md).
 
     Raises:
         ValidationError: a coefficient is not a finite number >= 0, or

@@ -17,7 +17,7 @@ class RunFigures:
 
     Sums are over the run's containers.  A container's allocated cores are its
     CPU limit, else its CPU peak; its memory held is its memory limit, else its
-    memory peak (DESIGN §6).  ``cpu_limit_cores`` and ``memory_limit_bytes``
+    memory peak (docs/energy.md).  ``cpu_limit_cores`` and ``memory_limit_bytes``
     are ``None`` when no container reported that limit.  The ``limited_*``
     figures count only containers with a CPU limit, for utilisation.
     """

@@ -401,7 +401,7 @@ class SizingParams:
 
 @attrs.frozen
 class EnergyEstimate:
-    """Energy and carbon of a set of runs (DESIGN §6)."""
+    """Energy and carbon of a set of runs (docs/energy.md)."""
 
     runs: int
     cpu_core_hours: float

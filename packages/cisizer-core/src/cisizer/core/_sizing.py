@@ -1,16 +1,16 @@
-"""Sizing: Kubernetes requests and limits for a job's next run (DESIGN §5).
+"""Sizing: Kubernetes requests and limits for a job's next run (docs/sizing.md).
 
 All arithmetic is on :class:`~decimal.Decimal` built from each float's
 shortest text, so ``0.8 x 1.2`` is exactly ``0.96`` and gives ``960m``.
 
-Memory headroom departs from DESIGN §5 once a container has three runs in
-the history that were not OOM-killed: the staircase, sized for not knowing
-how a job varies, becomes a ceiling, and below it the headroom is 10 % plus
-the spread of those runs' peaks.  Replayed over generated CI histories
-(``bench/backtest.py``), that leaves less memory unused per run, at the
-price of a few more OOM kills than the staircase alone but fewer than the
-VPA-like and KRR-like baselines (docs/sizing.md has the figures).  With one
-or two runs the staircase still decides.
+Memory headroom departs from the original staircase rule once a container
+has three runs in the history that were not OOM-killed: the staircase, sized
+for not knowing how a job varies, becomes a ceiling, and below it the
+headroom is 10 % plus the spread of those runs' peaks. Replayed over
+generated CI histories (``bench/backtest.py``), that leaves less memory
+unused per run, at the price of a few more OOM kills than the staircase
+alone but fewer than the VPA-like and KRR-like baselines (docs/sizing.md has
+the figures). With one or two runs the staircase still decides.
 """
 
 from __future__ import annotations
@@ -353,7 +353,7 @@ def resolve_sizing_params(
 
     ``overrides`` may come in any order.  Per field the most specific override
     that sets it wins (job > workflow > repo > org); an explicit argument wins
-    over every override; what is left takes the DESIGN defaults.  The min/max
+    over every override; what is left takes the defaults.  The min/max
     clamps always come from the overrides.  ``overrides`` in the result names
     the levels that decided at least one field, widest first.
 

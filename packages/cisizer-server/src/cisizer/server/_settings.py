@@ -32,7 +32,7 @@ MIN_READ_TOKEN_LENGTH = 16
 
 
 class AuthMode(enum.StrEnum):
-    """How the receiver authenticates people and programs (DESIGN §4)."""
+    """How the receiver authenticates people and programs (docs/configuration.md)."""
 
     NONE = "none"
     OIDC = "oidc"
