@@ -8,8 +8,9 @@ Every push is valid and new: 64 jobs, each with its own push token and
 figures, shaped like ``docs/examples/summary.json``, each push with its own
 run id.  Beside each run, the framework floor (``bench/_floor.py``: a bare
 Falcon app that reads and parses the same JSON body and answers 201, under
-the same gunicorn setup) takes the same load; the receiver's share of the
-floor's throughput is the figure, with the target of at least 50 %.  Each
+the same gunicorn setup) takes the same load, three times, and its best
+rate is the floor; the receiver's share of it is the figure, with the
+target of at least 50 %.  Each
 measurement is bounded in count (``--pushes``) and time (``--seconds``)
 and follows a warm-up.
 
@@ -65,6 +66,7 @@ PUSH_ORG = "push-org-"
 THREADS = 4
 SMALL_JOBS = 10
 PUSH_TARGET = 0.5
+FLOOR_TRIES = 3
 SIZING_TARGET_MS = 20.0
 
 
@@ -335,7 +337,17 @@ def measure_pushes(
         with receiver(db_url, workers=workers, log=log) as base:
             warmup, pushes = throughput(base, lines, workers, args, f"r{workers}")
         with floor(workers, log) as base:
-            _, bare = throughput(base, lines, workers, args, f"f{workers}")
+            # The bare app's rate swings between runs (3,000 to 9,800 a
+            # second seen back to back on a quiet machine, as gunicorn's
+            # workers share out the connections); its best of three is the
+            # floor, which leaves the receiver's ratio on the safe side.
+            bare = max(
+                (
+                    throughput(base, lines, workers, args, f"f{workers}-{n}")[1]
+                    for n in range(FLOOR_TRIES)
+                ),
+                key=lambda load: load.rate,
+            )
         created += warmup.statuses.get("201", 0) + pushes.statuses.get("201", 0)
         ratio = pushes.rate / bare.rate if bare.rate else 0.0
         ok = pushes.only(201) and bare.only(201)
