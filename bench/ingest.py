@@ -12,7 +12,10 @@ the same gunicorn setup) takes the same load, three times, and its best
 rate is the floor; the receiver's share of it is the figure, with the
 target of at least 50 %.  Each
 measurement is bounded in count (``--pushes``) and time (``--seconds``)
-and follows a warm-up.
+and follows a warm-up.  Beside the rates, the CPU time each request cost,
+read from ``/proc``: in the receiver's gunicorn processes, in the floor's,
+and in PostgreSQL's, which say where a push's time goes whatever share of
+the cores each process got.
 
 Sizing: one connection asks ``GET /api/v1/sizing/repo/{org}/{repo}/
 {workflow}/{job}`` for jobs in turn and records each latency; p50 and p99
@@ -42,7 +45,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -79,6 +82,9 @@ class Load:
     errors: dict[str, int]
     statuses: dict[str, int]
     latencies_ms: list[float] = field(repr=False)
+    # CPU seconds spent while it ran: "server" (this benchmark's servers and
+    # their workers) and "postgres" (every process of the PostgreSQL cluster).
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -139,6 +145,43 @@ def wrk(
                 latencies_ms=result["latencies_ms"],
             )
     raise SystemExit(f"wrk printed no result:\n{output}")
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by this benchmark's servers and by PostgreSQL.
+
+    The servers are every descendant of this process (``wrk`` is never alive
+    when this is read); PostgreSQL is every process named ``postgres``.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / ticks)
+
+    def ours(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == os.getpid():
+                return True
+        return False
+
+    totals = {"server": 0.0, "postgres": 0.0}
+    for pid, (name, seconds) in used.items():
+        if name == "postgres":
+            totals["postgres"] += seconds
+        elif ours(pid):
+            totals["server"] += seconds
+    return totals
 
 
 def _shifted(stats: dict[str, Any], scale: float) -> dict[str, Any]:
@@ -225,6 +268,8 @@ def throughput(
     """Measure pushes per second after a warm-up; return both.
 
     The load keeps twice as many connections open as the server has threads.
+    The measured load carries the CPU time the servers and PostgreSQL used
+    while it ran.
     """
     connections = 2 * workers * THREADS
     prefix = f"{label}-{secrets.token_hex(3)}-"
@@ -236,6 +281,7 @@ def throughput(
         connections=connections,
         prefix=prefix + "warm-",
     )
+    before = cpu_seconds()
     measured = wrk(
         base,
         lines,
@@ -244,7 +290,9 @@ def throughput(
         connections=connections,
         prefix=prefix,
     )
-    return warmup, measured
+    after = cpu_seconds()
+    used = {name: after[name] - before[name] for name in after}
+    return warmup, replace(measured, cpu_seconds=used)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -353,8 +401,10 @@ def measure_pushes(
         ok = pushes.only(201) and bare.only(201)
         print(
             f"{backend}, {workers} workers: receiver {pushes.rate:,.0f} pushes/s, "
-            f"floor {bare.rate:,.0f}/s, {ratio:.0%} of the floor "
-            f"(load {load_before} before)",
+            f"floor {bare.rate:,.0f}/s, {ratio:.0%} of the floor; CPU per push "
+            f"{_cpu_ms(pushes, 'server'):.2f} ms in the receiver, "
+            f"{_cpu_ms(pushes, 'postgres'):.2f} ms in PostgreSQL, per floor request "
+            f"{_cpu_ms(bare, 'server'):.2f} ms (load {load_before} before)",
             flush=True,
         )
         figures += [
@@ -375,6 +425,7 @@ def measure_pushes(
                 "requests/s",
                 note=bare.describe(),
             ),
+            *cpu_figures(backend, workers, pushes, bare),
         ]
     # A run that ends at its count leaves requests in flight, which the
     # server still stores: at most one per connection.
@@ -386,6 +437,46 @@ def measure_pushes(
         f"(up to {in_flight} more left in flight): {verdict}",
         flush=True,
     )
+    return figures
+
+
+def _cpu_ms(load: Load, process: str) -> float:
+    return 1000 * load.cpu_seconds[process] / load.requests if load.requests else 0.0
+
+
+def cpu_figures(backend: str, workers: int, pushes: Load, bare: Load) -> list[Figure]:
+    """CPU per request of the receiver, the floor and PostgreSQL, in ms.
+
+    They say where a push's time goes: the rates depend on how the machine's
+    cores are shared out, these do not as much.
+    """
+    receiver_ms, floor_ms = _cpu_ms(pushes, "server"), _cpu_ms(bare, "server")
+    figures = [
+        Figure(
+            PART,
+            f"{backend} receiver CPU per push, {workers} workers",
+            receiver_ms,
+            "ms",
+            ratio=receiver_ms / floor_ms if floor_ms else None,
+            note="gunicorn's master and workers; the ratio is to the floor's",
+        ),
+        Figure(
+            PART,
+            f"floor CPU per request beside {backend}, {workers} workers",
+            floor_ms,
+            "ms",
+        ),
+    ]
+    if backend == "postgresql":
+        figures.append(
+            Figure(
+                PART,
+                f"PostgreSQL CPU per push, {workers} workers",
+                _cpu_ms(pushes, "postgres"),
+                "ms",
+                note="every process of the cluster, its writers included",
+            )
+        )
     return figures
 
 
