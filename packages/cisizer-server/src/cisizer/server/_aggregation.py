@@ -303,13 +303,9 @@ def _group(values: Mapping[Any, Any], key: tuple[str, ...]) -> Group:
     )
 
 
-_COEFFICIENTS = (
-    "cpu_min_w",
-    "cpu_max_w",
-    "mem_w_per_gib",
-    "pue",
-    "grid_g_per_kwh",
-    "embodied_g_per_core_hour",
+# Every field of a profile but its name is a coefficient.
+_COEFFICIENTS = tuple(
+    field.name for field in attrs.fields(EnergyProfile) if field.name != "name"
 )
 _PROFILE = {
     name: sa.bindparam(f"profile_{name}", type_=sa.Float()) for name in _COEFFICIENTS
