@@ -423,6 +423,31 @@ def test_bad_database_stops_startup(served, db_url):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("command", ["serve", "migrate"])
+@pytest.mark.parametrize(
+    "db_url",
+    [
+        "mysql://user:secret@db/cisizer",
+        "postgresql+asyncpg://postgres@127.0.0.1/postgres",
+        "postgresql+psycopg2://postgres@127.0.0.1/postgres",
+    ],
+    ids=["mysql", "asyncpg", "psycopg2"],
+)
+def test_unsupported_database_is_one_line(served, command, db_url):
+    """A database or driver the receiver has no SQL for exits 2, naming both it uses."""
+    args = ["--read-token", READ_TOKEN, "--hmac-key", HMAC_KEY] * (command == "serve")
+
+    result = CliRunner().invoke(main, [command, *args, "--db-url", db_url])
+
+    scheme = db_url.split("://")[0]
+    assert result.exit_code == 2, result.output
+    assert result.output == (
+        f"cisizer-server: error: --db-url: {scheme}:// is not supported; use "
+        "sqlite:///FILE or postgresql+psycopg://USER@HOST/DATABASE\n"
+    )
+    assert "secret" not in result.output
+
+
 def test_no_migrate_serves_a_current_schema(served, tmp_path, monkeypatch):
     """--no-migrate (or CISIZER_MIGRATE=false) serves a database already at head."""
     url = f"sqlite:///{tmp_path / 'current.db'}"

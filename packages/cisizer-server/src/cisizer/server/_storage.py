@@ -103,13 +103,25 @@ def _on_sqlite_connect(dbapi_connection: Any, _: Any) -> None:
     cursor.close()
 
 
+# The databases and drivers the receiver's SQL is written for.
+SUPPORTED_DATABASES = frozenset({("sqlite", "pysqlite"), ("postgresql", "psycopg")})
+
+
 def create_engine(url: str) -> sa.Engine:
     """Create the engine for ``url``; SQLite files run in WAL mode.
 
     Raises:
-        sqlalchemy.exc.ArgumentError: ``url`` is not a database URL.
+        sqlalchemy.exc.ArgumentError: ``url`` is not a database URL, or names
+            a database or driver other than SQLite or PostgreSQL with psycopg.
     """
-    sqlite_file = sa.engine.make_url(url).get_backend_name() == "sqlite"
+    parsed = sa.engine.make_url(url)
+    database = (parsed.get_backend_name(), parsed.get_driver_name())
+    if database not in SUPPORTED_DATABASES:
+        raise sa.exc.ArgumentError(
+            f"{parsed.drivername}:// is not supported; use sqlite:///FILE or "
+            "postgresql+psycopg://USER@HOST/DATABASE"
+        )
+    sqlite_file = database[0] == "sqlite"
     # A server can drop a pooled connection; an SQLite file cannot, so pinging
     # it before every use would only cost a statement.
     engine = sa.create_engine(url, pool_pre_ping=not sqlite_file)
