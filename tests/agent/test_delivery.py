@@ -134,6 +134,52 @@ def test_unreachable_receiver_postpones_within_deadline(tmp_path: Path) -> None:
     assert path.exists()
 
 
+def test_push_timeout_zero_still_makes_one_attempt(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """A deadline already past sends the summary once; it only forgoes retries."""
+    spool = Spool(tmp_path)
+    path = spool.write(make_push(), url=receiver.url, token="t")
+
+    delivery = deliver(spool, path, url=None, token=None, deadline=time.monotonic())
+
+    assert delivery.outcome is Outcome.DELIVERED
+    assert receiver.statuses == [201]
+    assert not path.exists()
+
+
+def test_push_timeout_zero_does_not_retry(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """With the deadline past, a 503 leaves the summary spooled after one attempt."""
+    receiver.script = [503, 503]
+    spool = Spool(tmp_path)
+    path = spool.write(make_push(), url=receiver.url, token="t")
+
+    delivery = deliver(
+        spool, path, url=None, token=None, deadline=time.monotonic(), sleep=no_sleep
+    )
+
+    assert delivery.outcome is Outcome.POSTPONED
+    assert "503" in delivery.detail
+    assert receiver.statuses == [503]
+    assert path.exists()
+
+
+def test_flush_past_its_deadline_tries_every_summary(
+    tmp_path: Path, receiver: FakeReceiver
+) -> None:
+    """Each spooled summary gets its attempt even when the deadline has passed."""
+    spool = Spool(tmp_path)
+    for run_id in ("run-1", "run-2"):
+        spool.write(make_push(run_id=run_id), url=receiver.url, token="t")
+
+    deliveries = flush_spool(spool, url=None, token=None, deadline=time.monotonic())
+
+    assert [d.outcome for d in deliveries] == [Outcome.DELIVERED] * 2
+    assert receiver.statuses == [201, 201]
+
+
 def test_current_token_stands_in_when_spooled_one_is_refused(
     tmp_path: Path, receiver: FakeReceiver
 ) -> None:

@@ -101,7 +101,8 @@ def _delivery_options() -> Callable[[F], F]:
             type=click.FloatRange(min=0),
             default=60.0,
             show_default=True,
-            help="Seconds to keep retrying a push before leaving it in the spool.",
+            help="Seconds to keep retrying a push after its first attempt before "
+            "leaving it in the spool (0: no retries).",
         ),
     )
 

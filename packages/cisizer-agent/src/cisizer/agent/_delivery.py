@@ -26,6 +26,9 @@ _log = logging.getLogger(__name__)
 _BACKOFF_BASE = 0.5
 _BACKOFF_CAP = 10.0
 _ATTEMPT_TIMEOUT = 10.0
+# The first attempt is made even when the push timeout has run out (it may
+# be 0, meaning no retries), and gets at least this long.
+_MIN_ATTEMPT_TIMEOUT = 2.0
 
 _jitter = random.SystemRandom()
 
@@ -119,8 +122,9 @@ def deliver(
 ) -> Delivery:
     """Send one spooled summary until it is confirmed or ``deadline`` passes.
 
+    The first attempt is made even when ``deadline`` has passed already.
     Connection errors, timeouts, 408, 429 and 5xx are retried with jittered
-    exponential backoff.  Other 4xx are final: the file moves to the
+    exponential backoff until ``deadline``.  Other 4xx are final: the file moves to the
     spool's ``rejected/`` directory.  The file is removed only after the
     receiver answered 200 or 201 with this very summary.  ``deadline`` is a
     :func:`time.monotonic` value.
@@ -235,23 +239,22 @@ def _send(
         return _reject(spool, path, f"malformed summary: {err}", None)
 
     attempt = 0
-    last_error = "push timeout reached before the first attempt"
+    last_error = "push timeout reached"
     with httpx.Client() as http:
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0.05:
-                if attempt:
-                    _log.warning(
-                        "giving up on %s after %d attempts; it stays in the spool",
-                        path.name,
-                        attempt,
-                    )
+            if attempt and remaining <= 0.05:
+                _log.warning(
+                    "giving up on %s after %d attempts; it stays in the spool",
+                    path.name,
+                    attempt,
+                )
                 return Delivery(path, Outcome.POSTPONED, last_error)
             try:
                 client = Client(
                     url,
                     tokens[0],
-                    timeout=min(_ATTEMPT_TIMEOUT, remaining),
+                    timeout=min(_ATTEMPT_TIMEOUT, max(remaining, _MIN_ATTEMPT_TIMEOUT)),
                     retries=0,
                     http_client=http,
                 )
@@ -301,13 +304,12 @@ def flush_spool(
     deadline: float,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Delivery]:
-    """Send every spooled summary, oldest first, within one deadline."""
-    results = []
-    for path in spool.paths():
-        if time.monotonic() >= deadline:
-            results.append(Delivery(path, Outcome.POSTPONED, "push timeout reached"))
-            continue
-        results.append(
-            deliver(spool, path, url=url, token=token, deadline=deadline, sleep=sleep)
-        )
-    return results
+    """Send every spooled summary, oldest first, retrying within one deadline.
+
+    Each summary gets one attempt even once the deadline has passed; only
+    retries stop there.
+    """
+    return [
+        deliver(spool, path, url=url, token=token, deadline=deadline, sleep=sleep)
+        for path in spool.paths()
+    ]
