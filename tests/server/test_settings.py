@@ -154,26 +154,36 @@ def test_an_overridden_coefficient_marks_the_profile_custom():
         "http://[::1",
     ],
 )
-def test_logout_url_must_be_an_absolute_http_url(url):
+@pytest.mark.parametrize("name", ["logout_url", "forgejo_base_url"])
+def test_published_urls_must_be_absolute_http_urls(url, name):
     """A script URL, a relative path or another scheme is refused."""
     with pytest.raises(ConfigurationError) as caught:
-        _settings(logout_url=url).check()
+        _settings(**{name: url}).check()
 
-    assert str(caught.value) == (
-        "--logout-url must be an absolute http:// or https:// URL"
-    )
+    flag = "--" + name.replace("_", "-")
+    assert str(caught.value) == f"{flag} must be an absolute http:// or https:// URL"
 
 
 @pytest.mark.parametrize(
     "url", ["https://sso.example.com/logout?next=/", "http://intranet:8080/bye"]
 )
-def test_absolute_logout_urls_are_accepted(url):
+@pytest.mark.parametrize("name", ["logout_url", "forgejo_base_url"])
+def test_absolute_published_urls_are_accepted(url, name):
     """An absolute http or https URL is published as given."""
-    settings = _settings(logout_url=url)
+    settings = _settings(**{name: url})
 
     settings.check()
 
-    assert settings.logout_url == url
+    assert getattr(settings, name) == url
+
+
+@pytest.mark.parametrize("provider", ["jenkins", "GitHub", ""])
+def test_unknown_ci_provider_is_refused(provider):
+    """Only the CI systems the agent knows may be published as the provider."""
+    with pytest.raises(ConfigurationError) as caught:
+        _settings(ci_provider=provider).check()
+
+    assert str(caught.value) == "--ci-provider must be one of forgejo, github, gitlab"
 
 
 def test_create_app_refuses_bad_energy_settings(tmp_path):

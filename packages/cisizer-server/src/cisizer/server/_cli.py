@@ -21,7 +21,12 @@ import sqlalchemy as sa
 
 from cisizer.core import PushTokenSigner
 from cisizer.server._errors import ConfigurationError
-from cisizer.server._settings import DEFAULT_MAX_BODY_BYTES, AuthMode, Settings
+from cisizer.server._settings import (
+    CI_PROVIDERS,
+    DEFAULT_MAX_BODY_BYTES,
+    AuthMode,
+    Settings,
+)
 from cisizer.server._storage import create_engine
 
 __all__ = ["main"]
@@ -147,9 +152,13 @@ _SETTINGS_OPTIONS = (
     ),
     _option(
         "--ci-provider",
-        help="CI system shown by /api/v1/info (forgejo, github, gitlab).",
+        type=click.Choice(CI_PROVIDERS),
+        help="CI system shown by /api/v1/info.",
     ),
-    _option("--forgejo-base-url", help="Forgejo base URL shown by /api/v1/info."),
+    _option(
+        "--forgejo-base-url",
+        help="Forgejo base URL (absolute http:// or https://) shown by /api/v1/info.",
+    ),
     _option("--logout-url", help="Where a logout redirects, shown by /api/v1/info."),
     _option(
         "--max-body-bytes",

@@ -17,6 +17,8 @@ __all__ = ["AuthMode", "Settings"]
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 # Each coefficient's range, wide enough for any real hardware and grid yet
 # small enough that no sum over a fleet's runs overflows a float.
+# The CI systems whose variables the agent reads, as /api/v1/info names them.
+CI_PROVIDERS = ("forgejo", "github", "gitlab")
 ENERGY_COEFFICIENTS = {
     "cpu_min_w": (0.0, 1000.0),
     "cpu_max_w": (0.0, 1000.0),
@@ -121,8 +123,13 @@ class Settings:
         if self.energy_profile not in ENERGY_PROFILES:
             names = ", ".join(sorted(ENERGY_PROFILES))
             raise ConfigurationError(f"--energy-profile must be one of {names}")
-        if self.logout_url is not None:
-            _check_absolute_url("logout_url", self.logout_url)
+        if self.ci_provider is not None and self.ci_provider not in CI_PROVIDERS:
+            names = ", ".join(CI_PROVIDERS)
+            raise ConfigurationError(f"--ci-provider must be one of {names}")
+        for name in ("forgejo_base_url", "logout_url"):
+            value = getattr(self, name)
+            if value is not None:
+                _check_absolute_url(name, value)
         self._check_energy()
         if self.auth_mode is AuthMode.OIDC:
             self._check_oidc()
