@@ -241,6 +241,17 @@ def test_snapshot_prints_json_of_the_runner(tmp_path: Path) -> None:
     assert data["containers"][0]["name"] == "runner"
     assert data["containers"][0]["memory_bytes"] > 0
     assert len(data["processes"]) == 3
+    assert data["interval_seconds"] == 0.2
+
+
+def test_snapshot_reports_the_interval_it_sampled(tmp_path: Path) -> None:
+    """A longer --interval is cut to 1 s, and the snapshot says 1 s."""
+    started = time.monotonic()
+    done = run_agent(["snapshot", "--interval", "10"], agent_env(tmp_path, None))
+
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["interval_seconds"] == 1.0
+    assert time.monotonic() - started < 8
 
 
 def test_help_names_each_variable(tmp_path: Path) -> None:

@@ -827,9 +827,11 @@ def snapshot(log_level: str, **options: Any) -> None:
         settings = _settings(options)
     except ConfigurationError as err:
         raise click.UsageError(str(err)) from err
+    # One interval of at most 1 s, which the snapshot then reports.
+    settings = attrs.evolve(settings, interval=min(settings.interval, 1.0))
     sampler = build_sampler(settings)
     sampler.start()
-    time.sleep(min(settings.interval, 1.0))
+    time.sleep(settings.interval)
     sampler.finish()
     data = sampler.snapshot()
     layout = find_layout()
