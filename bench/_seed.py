@@ -20,7 +20,8 @@ that is renamed once complete, so an interrupted seeding is never reused.
 The benchmarks only read the kept databases.
 
 ``python bench/_seed.py --list`` shows the kept databases and ``--drop``
-removes them.
+removes them, run with the bench session's Python
+(``.nox/bench/bin/python``), which has the receiver installed.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ revision, the runs are bulk loaded (``COPY`` on PostgreSQL,
 ``executemany`` in large transactions on SQLite), then the remaining
 migrations run, which fill the daily rollups the way an upgraded receiver
 would.  The seeded databases are kept and reused by later runs and by the
-sizing half of ``bench/ingest.py`` (``python bench/_seed.py --drop``
-removes them).
+sizing half of ``bench/ingest.py`` (``.nox/bench/bin/python bench/_seed.py
+--drop`` removes them).
 
 It then serves each database with ``cisizer-server serve`` and prints, per
 endpoint, the median latency over HTTP, the median time of the same

@@ -436,11 +436,24 @@ def measure_pushes(
     # server still stores: at most one per connection.
     in_flight = sum(2 * 2 * workers * THREADS for workers in args.workers)
     stored = _pushed(db_url)
-    verdict = "as expected" if created <= stored <= created + in_flight else "WRONG"
+    consistent = created <= stored <= created + in_flight
     print(
         f"{backend}: {created:,} pushes answered 201 and {stored:,} runs stored "
-        f"(up to {in_flight} more left in flight): {verdict}",
+        f"(up to {in_flight} more left in flight): "
+        f"{'as expected' if consistent else 'WRONG'}",
         flush=True,
+    )
+    figures.append(
+        Figure(
+            PART,
+            f"{backend} runs stored of pushes answered 201",
+            stored,
+            "runs",
+            target=f"{created:,} to {created + in_flight:,}",
+            ratio=stored / created if created else None,
+            met=consistent,
+            note=f"{created:,} answered 201; up to {in_flight} left in flight",
+        )
     )
     return figures
 
