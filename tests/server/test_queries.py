@@ -132,6 +132,17 @@ def test_limit_maximum_is_accepted(http, read, three_runs):
     assert len(_ids(http.get(JOB_RUNS, params={"limit": 1000}, headers=read))) == 3
 
 
+def test_unencoded_plus_in_an_offset_gets_a_hint(http, read):
+    """A '+' sent raw arrives as a space; the 400 says to send it as %2B."""
+    response = http.get(f"{JOB_RUNS}?from=2026-02-06T15:45:00+01:00", headers=read)
+
+    assert response.status_code == 400
+    assert response.json()["detail"] == (
+        "from: must be an RFC 3339 date-time with a time zone; a '+' in a query "
+        "string is read as a space, so send +01:00 as %2B01:00"
+    )
+
+
 @pytest.mark.parametrize("name", ["limit", "offset", "from", "to"])
 def test_blank_query_value_is_400(http, read, name):
     """A parameter given without a value is refused, not ignored."""

@@ -210,7 +210,20 @@ def query_time(req: falcon.Request, name: str) -> datetime | None:
     raw = _raw(req, name)
     if raw is None:
         return None
-    return parse_datetime(raw, name)
+    try:
+        return parse_datetime(raw, name)
+    except ValidationError:
+        if _PLUS_AS_SPACE.search(raw):
+            raise InvalidRequestError.field(
+                name,
+                "must be an RFC 3339 date-time with a time zone; a '+' in a "
+                "query string is read as a space, so send +01:00 as %2B01:00",
+            ) from None
+        raise
+
+
+# An offset whose '+' a query string turned into a space: "...T10:00:00 01:00".
+_PLUS_AS_SPACE = re.compile(r"\d \d{2}:\d{2}$")
 
 
 def path_name(value: str, name: str) -> str:
