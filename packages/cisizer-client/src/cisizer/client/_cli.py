@@ -6,6 +6,7 @@ status says what went wrong (see ``EXIT_CODES``).
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 import logging
@@ -49,6 +50,7 @@ from cisizer.core import (
     MemoryQoS,
     Override,
     OverrideScope,
+    SizingParams,
     SortOrder,
     converter,
     parse_datetime,
@@ -313,6 +315,14 @@ def info(client: Client) -> _Result:
     return _Result(data, table(["field", "value"], rows))
 
 
+_DEFAULTS = SizingParams()
+
+
+def _unset(default: object) -> str:
+    value = default.value if isinstance(default, enum.Enum) else default
+    return f" (unset: an override's, else {value})."
+
+
 def _sizing_options(buffer: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Give a command the sizing parameters; --buffer is passed as ``buffer``."""
 
@@ -322,29 +332,32 @@ def _sizing_options(buffer: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
                 "--runs",
                 type=click.IntRange(1, 100),
                 metavar="N",
-                help="Recent runs to analyse.",
+                help=f"Recent runs to analyse{_unset(_DEFAULTS.runs)}",
             ),
             click.option(
                 "--buffer",
                 buffer,
                 type=click.IntRange(0, 1000),
                 metavar="PCT",
-                help="CPU headroom in percent.",
+                help=f"CPU headroom in percent{_unset(_DEFAULTS.buffer_percent)}",
             ),
             click.option(
                 "--cpu-percentile",
                 type=click.Choice([item.value for item in CpuPercentile]),
-                help="CPU statistic the request is sized from.",
+                help="CPU statistic the request is sized from"
+                f"{_unset(_DEFAULTS.cpu_percentile)}",
             ),
             click.option(
                 "--cpu-sizing-mode",
                 type=click.Choice([item.value for item in CpuSizingMode]),
-                help="Whether the CPU limit is advice (observe) or applied (enforce).",
+                help="Whether the CPU limit is only advice or is applied"
+                f"{_unset(_DEFAULTS.cpu_sizing_mode)}",
             ),
             click.option(
                 "--memory-qos",
                 type=click.Choice([item.value for item in MemoryQoS]),
-                help="Kubernetes QoS class the memory request aims for.",
+                help="Kubernetes QoS class the memory request aims for"
+                f"{_unset(_DEFAULTS.memory_qos)}",
             ),
         ]
         for option in reversed(options):
