@@ -507,9 +507,10 @@ def test_bad_bind_is_refused(served, bind):
     assert "app" not in served
 
 
-@pytest.mark.parametrize("bind", ["0.0.0.0:8080", "[::1]:9000", "cisizer:1"])
-def test_good_bind_is_passed_on(served, tmp_path, bind):
+@pytest.mark.parametrize("host", ["0.0.0.0", "[::1]", "localhost"])
+def test_good_bind_is_passed_on(served, tmp_path, host):
     """A host:port --bind reaches gunicorn unchanged, with four threads a worker."""
+    bind = f"{host}:{_free_port()}"
     args = ["--read-token", READ_TOKEN, "--hmac-key", HMAC_KEY, "--bind", bind]
     db = ["--db-url", f"sqlite:///{tmp_path / 'x.db'}"]
 
@@ -517,6 +518,28 @@ def test_good_bind_is_passed_on(served, tmp_path, bind):
 
     assert result.exit_code == 0, result.output
     assert (served["bind"], served["threads"], served["workers"]) == (bind, 4, 2)
+
+
+def test_bind_in_use_stops_before_migrating(served, tmp_path):
+    """An address another process listens on is one line, and no database is made."""
+    database = tmp_path / "x.db"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        bind = f"127.0.0.1:{taken.getsockname()[1]}"
+        args = ["--read-token", READ_TOKEN, "--hmac-key", HMAC_KEY, "--bind", bind]
+
+        result = CliRunner().invoke(
+            main, ["serve", *args, "--db-url", f"sqlite:///{database}"]
+        )
+
+    assert result.exit_code == 2
+    assert result.output == (
+        f"cisizer-server: error: --bind {bind}: cannot listen there "
+        "(Address already in use)\n"
+    )
+    assert not database.exists()
+    assert "app" not in served
 
 
 def test_short_read_token_is_refused(served, tmp_path):

@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import re
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -304,6 +305,25 @@ def _configure_logging(level: str) -> None:
     )
 
 
+def _check_bind(bind: str) -> None:
+    """Stop with one line when ``bind`` cannot be listened on.
+
+    Gunicorn would retry for seconds and log each failure; checking first
+    also keeps a receiver that cannot serve from migrating the database.
+    """
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, int(port), type=socket.SOCK_STREAM
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        _fail(f"--bind {bind}: cannot listen there ({error.strerror or error})")
+
+
 def _fail(message: str) -> NoReturn:
     click.echo(f"cisizer-server: error: {message}", err=True)
     raise SystemExit(2)
@@ -377,6 +397,7 @@ def serve(
     _configure_logging(log_level)
     with _database_errors():
         settings = _settings(options)
+        _check_bind(bind)
         app = create_app(settings)
         if not settings.migrate:
             engine = create_engine(settings.db_url)
