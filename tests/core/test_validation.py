@@ -668,6 +668,20 @@ def test_parse_push_refuses_a_duration_over_seven_days(
     ]
 
 
+@pytest.mark.parametrize("interval", [0, 0.0, -1])
+def test_parse_push_refuses_an_interval_not_above_zero(
+    push_body: dict[str, Any], interval: float
+) -> None:
+    """A sampling interval must be positive when given; null means unknown."""
+    push_body["payload"]["interval_seconds"] = interval
+
+    expected = "must be > 0" if interval == 0 else "must be >= 0"
+    assert problems_of(push_body) == [f"payload.interval_seconds: {expected}"]
+
+    push_body["payload"]["interval_seconds"] = 0.05
+    assert parse_push(push_body).payload.interval_seconds == 0.05
+
+
 def test_parse_push_refuses_zero_limits(push_body: dict[str, Any]) -> None:
     """A CPU or memory limit of 0 is refused; null still means unknown."""
     limits = push_body["payload"]["containers"][0]["limits"]

@@ -263,8 +263,10 @@ class _Checker:
             return None
         return raw
 
-    def float_(self, raw: object, path: str) -> float | None:
-        number = self.number(raw, path, maximum=_MAX_NUMBER)
+    def float_(
+        self, raw: object, path: str, *, positive: bool = False
+    ) -> float | None:
+        number = self.number(raw, path, maximum=_MAX_NUMBER, positive=positive)
         return None if number is None else float(number)
 
     def count(self, raw: object, path: str) -> int | None:
@@ -541,7 +543,11 @@ def _summary(
         required=True,
     )
     interval = check.value(
-        fields, "interval_seconds", path, check.float_, required=False
+        fields,
+        "interval_seconds",
+        path,
+        lambda raw, at: check.float_(raw, at, positive=True),
+        required=False,
     )
     cpu_total = check.value(
         fields,
