@@ -618,6 +618,21 @@ def test_a_missing_or_bad_url_is_a_configuration_error(
     assert "URL" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "url", ["http://cisizer.test/api/v1", "https://proxy.test/cisizer/api/v1/"]
+)
+def test_a_url_of_the_api_rather_than_the_receiver_is_refused(
+    make_client: Callable[..., Any], url: str
+) -> None:
+    """A URL ending in /api/v1 would double it in every request; it is refused."""
+    with pytest.raises(ConfigurationError) as caught:
+        make_client(base_url=url)
+
+    assert str(caught.value) == (
+        f"receiver URL must be the receiver's root, without /api/v1, got {url!r}"
+    )
+
+
 def test_path_segments_are_percent_encoded(
     client: Any, api: respx.MockRouter, samples: Any
 ) -> None:

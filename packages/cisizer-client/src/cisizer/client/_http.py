@@ -71,6 +71,11 @@ def resolve_settings(base_url: str | None, token: str | None) -> tuple[str, str 
             "receiver URL must be http:// or https:// with a host, "
             f"got {redact_url(parsed)!r}"
         )
+    if parsed.path.rstrip("/").endswith("/api/v1"):
+        raise ConfigurationError(
+            "receiver URL must be the receiver's root, without /api/v1, "
+            f"got {redact_url(parsed)!r}"
+        )
     if token is None:
         token = os.environ.get(TOKEN_VARIABLE) or None
 
