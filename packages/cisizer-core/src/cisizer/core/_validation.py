@@ -263,9 +263,7 @@ class _Checker:
             return None
         return raw
 
-    def float_(
-        self, raw: object, path: str, *, positive: bool = False
-    ) -> float | None:
+    def float_(self, raw: object, path: str, *, positive: bool = False) -> float | None:
         number = self.number(raw, path, maximum=_MAX_NUMBER, positive=positive)
         return None if number is None else float(number)
 
