@@ -124,8 +124,8 @@ def deliver(
 
     The first attempt is made even when ``deadline`` has passed already.
     Connection errors, timeouts, 408, 429 and 5xx are retried with jittered
-    exponential backoff until ``deadline``.  Other 4xx are final: the file moves to the
-    spool's ``rejected/`` directory.  The file is removed only after the
+    exponential backoff until ``deadline``.  Other 4xx are final: the file
+    moves to the spool's ``rejected/`` directory.  The file is removed only after the
     receiver answered 200 or 201 with this very summary.  ``deadline`` is a
     :func:`time.monotonic` value.
     """

@@ -15,10 +15,10 @@ from cisizer.server._errors import ConfigurationError
 __all__ = ["AuthMode", "Settings"]
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-# Each coefficient's range, wide enough for any real hardware and grid yet
-# small enough that no sum over a fleet's runs overflows a float.
 # The CI systems whose variables the agent reads, as /api/v1/info names them.
 CI_PROVIDERS = ("forgejo", "github", "gitlab")
+# Each coefficient's range, wide enough for any real hardware and grid yet
+# small enough that no sum over a fleet's runs overflows a float.
 ENERGY_COEFFICIENTS = {
     "cpu_min_w": (0.0, 1000.0),
     "cpu_max_w": (0.0, 1000.0),

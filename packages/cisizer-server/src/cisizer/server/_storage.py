@@ -104,7 +104,7 @@ def _on_sqlite_connect(dbapi_connection: Any, _: Any) -> None:
 
 
 # The databases and drivers the receiver's SQL is written for.
-SUPPORTED_DATABASES = frozenset({("sqlite", "pysqlite"), ("postgresql", "psycopg")})
+_SUPPORTED_DATABASES = frozenset({("sqlite", "pysqlite"), ("postgresql", "psycopg")})
 
 
 def create_engine(url: str) -> sa.Engine:
@@ -116,7 +116,7 @@ def create_engine(url: str) -> sa.Engine:
     """
     parsed = sa.engine.make_url(url)
     database = (parsed.get_backend_name(), parsed.get_driver_name())
-    if database not in SUPPORTED_DATABASES:
+    if database not in _SUPPORTED_DATABASES:
         raise sa.exc.ArgumentError(
             f"{parsed.drivername}:// is not supported; use sqlite:///FILE or "
             "postgresql+psycopg://USER@HOST/DATABASE"
